@@ -1,0 +1,1 @@
+"""The Telegram side of feedsvc: commands and push delivery."""

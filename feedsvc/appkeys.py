@@ -1,0 +1,18 @@
+"""Every `web.AppKey` of the application, declared once.
+
+The application object is the composition root: each long-lived resource is put
+here by its cleanup context (lifecycle.py) and read by handlers and tasks.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from feedsvc.config import Settings
+from feedsvc.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+REDIS = web.AppKey("redis", Redis)
+REDIS_MODE = web.AppKey("redis_mode", str)  # "embedded" or "external"
+STORE = web.AppKey("store", Store)

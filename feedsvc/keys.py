@@ -1,0 +1,45 @@
+"""Every Redis key feedsvc uses, in one place.
+
+All keys start with `feedsvc:`. The article store lives under one hash tag,
+`{news}`, because an upsert touches the article, its link index, every category
+index, the version counters and the event stream in one atomic script; on a Redis
+Cluster those keys must share a slot. Per-source keys carry the source name as
+their own tag, so sources spread over a cluster.
+
+| key | type | holds |
+|---|---|---|
+| `feedsvc:{news}:article:<id>` | hash | `d` JSON body, `n` category names, `k` slugs, `h` content hash, `s` sort score, `src` source, `l` link key |
+| `feedsvc:{news}:link:<hash>` | string | article id for a canonical link |
+| `feedsvc:{news}:cat:<slug>` | zset | article ids of a category, score = published ms |
+| `feedsvc:{news}:all` | zset | every article id, score = published ms |
+| `feedsvc:{news}:categories` | hash | slug -> display name |
+| `feedsvc:{news}:versions` | hash | slug (or `*` for all) -> change counter |
+| `feedsvc:{news}:events` | stream | one entry per new article: `id`, `slugs`, `pushable` |
+"""
+
+from __future__ import annotations
+
+PREFIX = "feedsvc:"
+NEWS = PREFIX + "{news}:"
+
+ARTICLE_PREFIX = NEWS + "article:"
+LINK_PREFIX = NEWS + "link:"
+CATEGORY_PREFIX = NEWS + "cat:"
+ALL_INDEX = NEWS + "all"
+CATEGORY_NAMES = NEWS + "categories"
+VERSIONS = NEWS + "versions"
+EVENTS = NEWS + "events"
+ALL_VERSION_FIELD = "*"
+
+
+def article(article_id: str) -> str:
+    return ARTICLE_PREFIX + article_id
+
+
+def link(link_key: str) -> str:
+    return LINK_PREFIX + link_key
+
+
+def category(slug: str | None) -> str:
+    """Index of one category; `None` is the every-article index."""
+    return ALL_INDEX if slug is None else CATEGORY_PREFIX + slug

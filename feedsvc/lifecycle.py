@@ -1,0 +1,91 @@
+"""Long-lived resources as aiohttp cleanup contexts, and the process runner.
+
+Each resource gets its own context, registered in start order by `make_app`;
+aiohttp cleans up only what started, in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from feedsvc import appkeys
+from feedsvc.redis_conn import client_from_url, redact_url, unix_client
+from feedsvc.redis_server import EmbeddedRedis, EmbeddedRedisError
+from feedsvc.store import Store
+
+log = logging.getLogger(__name__)
+REDIS_CONNECT_TIMEOUT = 10.0
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the user."""
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The embedded server (when no URL is set), then the client and the store."""
+    settings = app[appkeys.SETTINGS]
+    server = None
+    if settings.redis.url:
+        client, mode = client_from_url(settings.redis.url), "external"
+        where = redact_url(settings.redis.url)
+    else:
+        server = EmbeddedRedis(settings.redis.data_dir)
+        try:
+            await server.start()
+        except EmbeddedRedisError as exc:
+            raise StartupError(str(exc)) from None
+        client, where, mode = unix_client(str(server.socket_path)), server.url, "embedded"
+    try:
+        await _check_reachable(client, where)
+        app[appkeys.REDIS] = client
+        app[appkeys.REDIS_MODE] = mode
+        app[appkeys.STORE] = Store(client, retention=settings.store.retention)
+        yield
+    finally:
+        await client.aclose()
+        if server is not None:
+            await server.stop()
+
+
+async def _check_reachable(client: Redis, where: str) -> None:
+    try:
+        async with asyncio.timeout(REDIS_CONNECT_TIMEOUT):
+            await client.ping()
+    except TimeoutError:
+        raise StartupError(f"Redis at {where} did not answer within {REDIS_CONNECT_TIMEOUT:.0f}s") from None
+    except Exception as exc:
+        raise StartupError(f"cannot reach Redis at {where}: {exc}") from None
+
+
+async def serve(app: web.Application, host: str | None, port: int | None) -> None:
+    """Start everything, listen when `host` is given, stop on SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(app, handle_signals=False)
+    try:
+        await runner.setup()
+        if host is not None:
+            await _listen(runner, host, port or 0)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int) -> None:
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    log.info("listening on http://%s:%d", host, port)

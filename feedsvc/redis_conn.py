@@ -1,0 +1,73 @@
+"""Build a `redis.asyncio` client from a URL: standalone, Sentinel or Cluster.
+
+URL forms:
+- `redis://[:password@]host:port/db`, `rediss://…` (TLS), `unix:///path/redis.sock`
+- `redis+sentinel://[:password@]host1:26379,host2:26379/service_name[/db]`
+- `redis+cluster://[:password@]host:port` (`rediss+cluster://` for TLS)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialWithJitterBackoff
+
+# Short timeouts: /healthz must answer quickly while Redis is away, and the
+# pollers retry on their own schedule anyway.
+CLIENT_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "health_check_interval": 15,
+}
+
+
+def _retry() -> Retry:
+    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2)
+
+
+def client_from_url(url: str) -> Redis:
+    """A client for `url`; nothing is connected until the first command."""
+    parts = urlsplit(url)
+    if parts.scheme.endswith("+cluster"):
+        plain = urlunsplit(parts._replace(scheme=parts.scheme.removesuffix("+cluster")))
+        return RedisCluster.from_url(plain, retry=_retry(), **CLIENT_OPTIONS)  # type: ignore[return-value]
+    if parts.scheme == "redis+sentinel":
+        return _sentinel_master(parts)
+    return Redis.from_url(url, retry=_retry(), **CLIENT_OPTIONS)
+
+
+def unix_client(socket_path: str) -> Redis:
+    return Redis(unix_socket_path=socket_path, retry=_retry(), **CLIENT_OPTIONS)
+
+
+def _sentinel_master(parts: Any) -> Redis:
+    hosts = parts.netloc.rsplit("@", 1)[-1]
+    password = unquote(parts.password) if parts.password else None
+    nodes = []
+    for node in hosts.split(","):
+        host, _, port = node.rpartition(":")
+        nodes.append((host or node, int(port) if host else 26379))
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        raise ValueError("a redis+sentinel URL needs the service name as its path")
+    db = int(path[1]) if len(path) > 1 else 0
+    sentinel = Sentinel(
+        nodes, sentinel_kwargs={"password": password}, password=password, **CLIENT_OPTIONS
+    )
+    return sentinel.master_for(path[0], db=db, retry=_retry())
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe for logs and error pages."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

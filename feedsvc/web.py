@@ -1,0 +1,47 @@
+"""The aiohttp application: `make_app(settings)`, its routes and its resources."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+
+from aiohttp import web
+
+from feedsvc import __version__, appkeys, lifecycle
+from feedsvc.config import Settings
+
+HEALTH_TIMEOUT = 3.0
+ROLES = frozenset({"web", "worker", "bot"})
+
+
+def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Application:
+    """The application for one process; `roles` picks which parts run in it."""
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+    app = web.Application()
+    app[appkeys.SETTINGS] = settings
+    app.cleanup_ctx.append(lifecycle.redis_ctx)
+    if "web" in roles:
+        app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 with each component's status; 503 while Redis is unreachable."""
+    app = request.app
+    redis_status = await _redis_status(app)
+    ok = redis_status["status"] == "ok"
+    body = {"status": "ok" if ok else "error", "version": __version__, "redis": redis_status}
+    return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+
+async def _redis_status(app: web.Application) -> dict[str, str]:
+    mode = app[appkeys.REDIS_MODE]
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            info = await app[appkeys.REDIS].info("server")
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:200]
+        return {"status": "unreachable", "mode": mode, "error": error}
+    return {"status": "ok", "mode": mode, "version": str(info.get("redis_version", "?"))}
