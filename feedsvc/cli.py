@@ -14,8 +14,6 @@ from feedsvc.lifecycle import StartupError, serve
 from feedsvc.logs import setup_logging
 from feedsvc.web import make_app
 
-log = logging.getLogger("feedsvc")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -28,7 +26,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(settings, args)
     except StartupError as exc:
-        log.error("%s", exc)
         print(f"feedsvc: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -24,7 +24,11 @@ from feedsvc import __version__
 
 SOURCE_KINDS = ("feed", "html")
 TELEGRAM_MODES = ("polling", "webhook")
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+Fail = typing.Callable[[str, str], typing.NoReturn]
 
 
 class ConfigError(Exception):
@@ -295,16 +299,13 @@ def _check_values(s: Settings, where: str) -> None:
     _check_telegram(s.telegram, fail)
 
 
-REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
-
-
-def _check_http_url(url: str, key: str, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
+def _check_http_url(url: str, key: str, fail: Fail) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         fail(key, f"must be an http(s) URL, got {url!r}")
 
 
-def _check_timezone(name: str, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
+def _check_timezone(name: str, fail: Fail) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
@@ -313,9 +314,7 @@ def _check_timezone(name: str, fail: typing.Callable[[str, str], typing.NoReturn
         fail("service.timezone", f"is not a known time zone: {name!r}")
 
 
-def _check_sources(
-    sources: tuple[SourceSettings, ...], fail: typing.Callable[[str, str], typing.NoReturn]
-) -> None:
+def _check_sources(sources: tuple[SourceSettings, ...], fail: Fail) -> None:
     seen: set[str] = set()
     for i, src in enumerate(sources):
         key = f"sources[{i}]"
@@ -335,7 +334,7 @@ def _check_sources(
             _check_category(src.category, f"{key}.category", fail)
 
 
-def _check_category(name: str, key: str, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
+def _check_category(name: str, key: str, fail: Fail) -> None:
     from feedsvc.models import slugify
 
     try:
@@ -344,7 +343,7 @@ def _check_category(name: str, key: str, fail: typing.Callable[[str, str], typin
         fail(key, f"is not a usable category: {exc}")
 
 
-def _check_telegram(t: TelegramSettings, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
+def _check_telegram(t: TelegramSettings, fail: Fail) -> None:
     if t.mode not in TELEGRAM_MODES:
         fail("telegram.mode", f"must be one of {', '.join(TELEGRAM_MODES)}, got {t.mode!r}")
     if t.mode == "webhook" and t.token:

@@ -8,13 +8,17 @@ their own tag, so sources spread over a cluster.
 
 | key | type | holds |
 |---|---|---|
-| `feedsvc:{news}:article:<id>` | hash | `d` JSON body, `n` category names, `k` slugs, `h` content hash, `s` sort score, `src` source, `l` link key |
+| `feedsvc:{news}:article:<id>` | hash | see below |
 | `feedsvc:{news}:link:<hash>` | string | article id for a canonical link |
 | `feedsvc:{news}:cat:<slug>` | zset | article ids of a category, score = published ms |
 | `feedsvc:{news}:all` | zset | every article id, score = published ms |
 | `feedsvc:{news}:categories` | hash | slug -> display name |
 | `feedsvc:{news}:versions` | hash | slug (or `*` for all) -> change counter |
 | `feedsvc:{news}:events` | stream | one entry per new article: `id`, `slugs`, `pushable` |
+
+Article hash fields: `d` JSON body, `n` category display names and `k` their slugs
+(both joined by \x1f), `h` content hash, `s` sort score, `src` owning source, `l`
+link key.
 """
 
 from __future__ import annotations

@@ -58,7 +58,8 @@ async def _check_reachable(client: Redis, where: str) -> None:
         async with asyncio.timeout(REDIS_CONNECT_TIMEOUT):
             await client.ping()
     except TimeoutError:
-        raise StartupError(f"Redis at {where} did not answer within {REDIS_CONNECT_TIMEOUT:.0f}s") from None
+        why = f"did not answer within {REDIS_CONNECT_TIMEOUT:.0f}s"
+        raise StartupError(f"Redis at {where} {why}") from None
     except Exception as exc:
         raise StartupError(f"cannot reach Redis at {where}: {exc}") from None
 

@@ -1,0 +1,105 @@
+"""Shared fixtures: one real Redis per test session, flushed before every test.
+
+Set REDIS_URL to use an existing server instead; it must be a throwaway
+database, because every test flushes it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from feedsvc.redis_conn import client_from_url
+from feedsvc.redis_server import redis_server_binary
+from feedsvc.store import Store
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+class RedisProcess:
+    """A private redis-server on a unix socket, stoppable and restartable by tests."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.socket = directory / "redis.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(redis_server_binary()),
+                "--port", "0",
+                "--unixsocket", str(self.socket),
+                "--dir", str(self.directory),
+                "--save", "",
+                "--appendonly", "yes",
+                "--loglevel", "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self._answers():
+                return
+            time.sleep(0.02)
+        raise RuntimeError("test redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def _answers(self) -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(str(self.socket))
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    # A short directory: unix socket paths are limited to about 100 bytes.
+    server = RedisProcess(Path(tmp_path_factory.mktemp("redis")))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = client_from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def store(redis: Redis) -> Store:
+    return Store(redis, retention=1000)
+
+
+@pytest.fixture
+def redis_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    """A server of the test's own, for tests that stop and restart Redis."""
+    server = RedisProcess(Path(tmp_path_factory.mktemp("own-redis")))
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,125 @@
+"""The `feedsvc` command as a user runs it: a real process, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config(tmp_path: Path, port: int, extra: str = "") -> str:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[service]\nport = {port}\nbase_url = 'http://127.0.0.1:{port}'\n"
+        f"[redis]\ndata_dir = '{tmp_path / 'data'}'\n{extra}"
+    )
+    return str(path)
+
+
+def feedsvc(*args: str, **kw) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FEEDSVC_CONFIG")}
+    env.update(kw.pop("env", {}))
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kw,
+    )
+
+
+def wait_healthy(port: int, proc: subprocess.Popen[str], timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"feedsvc exited early: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                return {"status": r.status}
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail("feedsvc did not become healthy")
+
+
+def redis_pids(data_dir: Path) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", str(data_dir)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_run_serves_and_stops_cleanly_on_signal(tmp_path: Path, sig: int) -> None:
+    port = free_port()
+    proc = feedsvc("run", "--config", config(tmp_path, port))
+    try:
+        assert wait_healthy(port, proc)["status"] == 200
+        assert redis_pids(tmp_path / "data")
+        proc.send_signal(sig)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+    assert not redis_pids(tmp_path / "data"), "embedded redis-server left running"
+    assert not (tmp_path / "data" / "redis.sock").exists()
+
+
+def test_unreachable_redis_url_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    port = free_port()
+    proc = feedsvc(
+        "web",
+        "--config",
+        config(tmp_path, port),
+        env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+    )
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert (
+        err.strip().splitlines()[-1].startswith("feedsvc: cannot reach Redis at redis://127.0.0.1")
+    )
+    assert "Traceback" not in err
+
+
+def test_unwritable_data_dir_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f"[service]\nport = {free_port()}\n[redis]\ndata_dir = '/proc/feedsvc'\n")
+    proc = feedsvc("web", "--config", str(path))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "redis.data_dir /proc/feedsvc cannot be created" in err
+    assert "Traceback" not in err
+
+
+def test_port_in_use_stops_what_started(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = feedsvc("web", "--config", config(tmp_path, port))
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert "Traceback" not in err
+    assert not redis_pids(tmp_path / "data")
+
+
+def test_version_and_help() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.startswith("feedsvc ")
+    out = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "run" in out.stdout and "web" in out.stdout

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedsvc.config import ConfigError, SourceSettings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str, name: str = "c.toml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(None, env={})
+    assert settings.service.port == 8080
+    assert settings.telegram.push_categories == ("KALTARA",)
+    assert settings.store.retention == 1000
+    assert settings.path == ""
+
+
+def test_example_config_loads_and_documents_every_key() -> None:
+    settings = load_settings(str(ROOT / "config.example.toml"), env={})
+    assert settings.sources, "the example should carry real sources"
+    lines = (ROOT / "config.example.toml").read_text().splitlines()
+    for section in ("service", "redis", "store", "feeds", "api", "poll", "telegram"):
+        assert f"[{section}]" in lines
+        for key in getattr(settings, section).__dataclass_fields__:
+            line = next((ln for ln in lines if ln.startswith(f"{key} = ")), None)
+            assert line is not None, f"{section}.{key} missing from config.example.toml"
+            assert "#" in line, f"{section}.{key} has no comment"
+    for key in SourceSettings.__dataclass_fields__:
+        assert any(ln.startswith(f"# {key} ") for ln in lines), f"sources.{key} undocumented"
+
+
+def test_precedence_cli_then_env_then_local_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "[service]\ntitle = 'local'\n", "config.toml")
+    env_file = write(tmp_path, "[service]\ntitle = 'env'\n", "env.toml")
+    cli_file = write(tmp_path, "[service]\ntitle = 'cli'\n", "cli.toml")
+    assert load_settings(None, env={}).service.title == "local"
+    assert load_settings(None, env={"FEEDSVC_CONFIG": env_file}).service.title == "env"
+    assert load_settings(cli_file, env={"FEEDSVC_CONFIG": env_file}).service.title == "cli"
+
+
+def test_environment_overrides_win(tmp_path: Path) -> None:
+    path = write(tmp_path, "[service]\nport = 9000\n[redis]\nurl = 'redis://a:6379/0'\n")
+    env = {
+        "REDIS_URL": "redis://b:6379/1",
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "PORT": "9100",
+        "FEEDSVC_BASE_URL": "https://berita.example",
+    }
+    s = load_settings(path, env=env)
+    assert s.redis.url == "redis://b:6379/1"
+    assert s.telegram.token == "123:abc"
+    assert s.service.port == 9100
+    assert s.service.base_url == "https://berita.example"
+    assert "feedsvc/0." in s.user_agent and "(+https://berita.example)" in s.user_agent
+    assert "123:abc" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[service]\nportt = 1\n", "unknown key 'service.portt'"),
+        ("[servise]\nport = 1\n", "unknown key 'servise'"),
+        ("[service]\nport = '80'\n", "'service.port' must be an integer, got a string"),
+        ("[poll]\ninterval = -5\n", "'poll.interval' must be a positive number"),
+        ("[poll]\ninterval = true\n", "'poll.interval' must be a number"),
+        ("[api]\ntokens = 'x'\n", "'api.tokens' must be a list"),
+        ("[api]\ntokens = [1]\n", "'api.tokens[0]' must be a string"),
+        ("[service]\nbase_url = 'ftp://x'\n", "'service.base_url' must be an http(s) URL"),
+        ("[redis]\nurl = 'http://x'\n", "'redis.url' must start with one of"),
+        ("[store]\nretention = 0\n", "'store.retention' must be at least 1"),
+        ("[service]\ntimezone = 'Mars/Olympus'\n", "'service.timezone' is not a known"),
+        ("[telegram]\nmode = 'push'\n", "'telegram.mode' must be one of polling, webhook"),
+        ("[telegram]\nchannels = ['no spaces']\n", "'telegram.channels[0]'"),
+        ("[telegram]\nadmins = ['me']\n", "'telegram.admins[0]' must be an integer"),
+        ("sources = 3\n", "'sources' must be an array of tables"),
+        ("[[sources]]\nurl = 'https://x.id/feed/'\n", "missing key 'sources[0].name'"),
+        (
+            "[[sources]]\nname = 'a'\nurl = 'https://x.id/feed/'\nkind = 'rss'\n",
+            "'sources[0].kind' must be one of feed, html, got 'rss'",
+        ),
+        (
+            "[[sources]]\nname = 'a'\nurl = 'https://x.id/feed/'\ninterval = 0\n",
+            "'sources[0].interval' must be a positive number",
+        ),
+        ("[[sources]]\nname = 'a'\nurl = 'x.id/feed'\n", "'sources[0].url' must be an http(s)"),
+        (
+            "[[sources]]\nname = 'a'\nurl = 'https://x.id/'\n"
+            "[[sources]]\nname = 'a'\nurl = 'https://y.id/'\n",
+            "'sources[1].name' repeats",
+        ),
+        (
+            "[[sources]]\nname = 'a'\nurl = 'https://x.id/'\nbogus = 1\n",
+            "unknown key 'sources[0].bogus'",
+        ),
+        ("[service\n", "not valid TOML"),
+    ],
+)
+def test_mistakes_name_the_file_and_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert message.startswith(path + ": ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_source_interval_any_positive_number(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[sources]]\nname = 'a'\nurl = 'https://x.id/feed/'\ninterval = 0.5\n")
+    s = load_settings(path, env={})
+    assert s.source_interval(s.sources[0]) == 0.5
+    path = write(tmp_path, "[[sources]]\nname = 'b'\nurl = 'https://x.id/feed/'\n", "d.toml")
+    s = load_settings(path, env={})
+    assert s.source_interval(s.sources[0]) == s.poll.interval
+
+
+def test_missing_file_and_bad_port_env(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(str(tmp_path / "nope.toml"), env={})
+    with pytest.raises(ConfigError, match="PORT must be a number"):
+        load_settings(None, env={"PORT": "eighty"})
+
+
+def test_cli_prints_one_line_and_exits_nonzero(tmp_path: Path) -> None:
+    path = write(tmp_path, "[poll]\ninterval = -1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--config", path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"feedsvc: {path}: 'poll.interval' must be a positive number of seconds"
+    ]
+    assert "Traceback" not in result.stderr
