@@ -6,6 +6,9 @@ here by its cleanup context (lifecycle.py) and read by handlers and tasks.
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -16,3 +19,5 @@ SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 REDIS_MODE = web.AppKey("redis_mode", str)  # "embedded" or "external"
 STORE = web.AppKey("store", Store)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+POLLER = web.AppKey("poller", asyncio.Task)

@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = {
         "run": ("web server, poller, notifier and bot in one process", ("web", "worker", "bot")),
         "web": ("the HTTP server only", ("web",)),
+        "worker": ("polling and ingest only", ("worker",)),
     }
     for name, (help_text, roles) in commands.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)

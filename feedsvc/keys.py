@@ -16,6 +16,16 @@ their own tag, so sources spread over a cluster.
 | `feedsvc:{news}:versions` | hash | slug (or `*` for all) -> change counter |
 | `feedsvc:{news}:events` | stream | one entry per new article: `id`, `slugs`, `pushable` |
 
+Sources and polling:
+
+| key | type | holds |
+|---|---|---|
+| `feedsvc:sources` | hash | name -> JSON definition of a source added at run time |
+| `feedsvc:source:{<name>}:status` | hash | poll state and status of one source |
+| `feedsvc:source:{<name>}:seen` | zset | article page URLs an html source has fetched |
+| `feedsvc:{sched}:due` | zset | source name -> next poll time (s); claims push it ahead |
+| `feedsvc:{sched}:owner` | hash | source name -> token of the worker polling it now |
+
 Article hash fields: `d` JSON body, `n` category display names and `k` their slugs
 (both joined by \x1f), `h` content hash, `s` sort score, `src` owning source, `l`
 link key.
@@ -47,3 +57,16 @@ def link(link_key: str) -> str:
 def category(slug: str | None) -> str:
     """Index of one category; `None` is the every-article index."""
     return ALL_INDEX if slug is None else CATEGORY_PREFIX + slug
+
+
+SOURCES = PREFIX + "sources"
+SCHEDULE_DUE = PREFIX + "{sched}:due"
+SCHEDULE_OWNER = PREFIX + "{sched}:owner"
+
+
+def source_status(name: str) -> str:
+    return f"{PREFIX}source:{{{name}}}:status"
+
+
+def source_seen(name: str) -> str:
+    return f"{PREFIX}source:{{{name}}}:seen"

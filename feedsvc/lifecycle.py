@@ -7,6 +7,7 @@ aiohttp cleans up only what started, in reverse.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -14,9 +15,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from redis.asyncio import Redis
 
-from feedsvc import appkeys
+from feedsvc import appkeys, keys
+from feedsvc.config import Settings
+from feedsvc.fetch import Fetcher, new_session
+from feedsvc.ingest import Ingestor
 from feedsvc.redis_conn import client_from_url, redact_url, unix_client
 from feedsvc.redis_server import EmbeddedRedis, EmbeddedRedisError
+from feedsvc.scheduler import Poller, Schedule
+from feedsvc.sources import SourceRegistry
 from feedsvc.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,9 +33,12 @@ class StartupError(Exception):
     """Start-up cannot go on; the message is one line for the user."""
 
 
-async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The embedded server (when no URL is set), then the client and the store."""
-    settings = app[appkeys.SETTINGS]
+@contextlib.asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
+    """A checked Redis client and its mode; starts (or attaches to) the embedded server.
+
+    CLI commands use this directly; the web app through `redis_ctx`.
+    """
     server = None
     if settings.redis.url:
         client, mode = client_from_url(settings.redis.url), "external"
@@ -43,14 +52,21 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client, where, mode = unix_client(str(server.socket_path)), server.url, "embedded"
     try:
         await _check_reachable(client, where)
-        app[appkeys.REDIS] = client
-        app[appkeys.REDIS_MODE] = mode
-        app[appkeys.STORE] = Store(client, retention=settings.store.retention)
-        yield
+        yield client, mode
     finally:
         await client.aclose()
         if server is not None:
             await server.stop()
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The embedded server (when no URL is set), then the client and the store."""
+    settings = app[appkeys.SETTINGS]
+    async with open_redis(settings) as (client, mode):
+        app[appkeys.REDIS] = client
+        app[appkeys.REDIS_MODE] = mode
+        app[appkeys.STORE] = Store(client, retention=settings.store.retention)
+        yield
 
 
 async def _check_reachable(client: Redis, where: str) -> None:
@@ -62,6 +78,40 @@ async def _check_reachable(client: Redis, where: str) -> None:
         raise StartupError(f"Redis at {where} {why}") from None
     except Exception as exc:
         raise StartupError(f"cannot reach Redis at {where}: {exc}") from None
+
+
+async def http_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The one outgoing HTTP session of the process."""
+    session = new_session(app[appkeys.SETTINGS].user_agent)
+    app[appkeys.HTTP] = session
+    try:
+        yield
+    finally:
+        await session.close()
+
+
+async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Poll every source on its schedule until the process stops."""
+    settings = app[appkeys.SETTINGS]
+    redis, store = app[appkeys.REDIS], app[appkeys.STORE]
+    registry = SourceRegistry(redis, settings)
+    fetcher = Fetcher(
+        app[appkeys.HTTP], timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
+    )
+    ingestor = Ingestor(store, registry, fetcher, settings)
+    poller = Poller(
+        Schedule(redis), registry.all, ingestor.poll_and_record, registry.status,
+        timeout=settings.poll.timeout,
+    )  # fmt: skip
+    if not settings.sources and not await redis.hlen(keys.SOURCES):
+        log.warning("no sources yet: add some to the config or with `feedsvc sources add`")
+    task = asyncio.create_task(poller.run(), name="poller")
+    app[appkeys.POLLER] = task
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def serve(app: web.Application, host: str | None, port: int | None) -> None:

@@ -122,3 +122,36 @@ class Article:
             self.content,
         )
         return short_hash("\x1e".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A place articles come from. `origin` is "config" or "added" (CLI/OPML)."""
+
+    name: str
+    url: str
+    kind: str = "feed"  # "feed" or "html"
+    category: str = ""
+    interval: float = 300.0
+    link_selector: str = ""
+    origin: str = "config"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """What the last polls of a source did; times are Unix seconds."""
+
+    name: str
+    url: str = ""  # where it is polled now; differs after a permanent redirect
+    defined_url: str = ""  # the source's own URL when `url` was recorded
+    etag: str = ""
+    last_modified: str = ""
+    last_poll: float | None = None
+    last_success: float | None = None
+    last_error: str = ""
+    last_error_at: float | None = None
+    failures: int = 0
+    next_poll: float | None = None
+    polls: int = 0
+    new_articles: int = 0
+    primed: bool = False  # a poll has succeeded once: later finds are news

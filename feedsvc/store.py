@@ -209,13 +209,26 @@ class Store:
 
     async def upsert(self, article: Article, *, pushable: bool = False) -> Upserted:
         """Insert or update; a new article also appends an event (pushable or not)."""
-        link_key = short_hash(identity_key(article.link)) if article.link else ""
+        article_id, status = await self._upsert(**self._upsert_call(article, pushable))
+        return Upserted(article_id, UpsertStatus(status))
+
+    async def upsert_many(self, articles: list[tuple[Article, bool]]) -> list[Upserted]:
+        """Upsert (article, pushable) pairs in one round trip; each stays atomic."""
+        if not articles:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for article, pushable in articles:
+                await self._upsert(**self._upsert_call(article, pushable), client=pipe)
+            results = await pipe.execute()
+        return [Upserted(article_id, UpsertStatus(status)) for article_id, status in results]
+
+    def _upsert_call(self, article: Article, pushable: bool) -> dict[str, list[Any]]:
         args = [
             keys.ARTICLE_PREFIX,
             keys.CATEGORY_PREFIX,
             keys.LINK_PREFIX,
             article.id,
-            link_key,
+            _link_key(article.link) if article.link else "",
             _encode(article),
             article.content_hash,
             _score(article.published),
@@ -227,9 +240,18 @@ class Store:
             *article.categories,
             *article.slugs,
         ]
-        fixed = [keys.ALL_INDEX, keys.CATEGORY_NAMES, keys.VERSIONS, keys.EVENTS]
-        article_id, status = await self._upsert(keys=fixed, args=args)
-        return Upserted(article_id, UpsertStatus(status))
+        return {
+            "keys": [keys.ALL_INDEX, keys.CATEGORY_NAMES, keys.VERSIONS, keys.EVENTS],
+            "args": args,
+        }
+
+    async def published_of(self, article_id: str, link: str) -> datetime | None:
+        """When a stored article (by id, else by canonical link) was published."""
+        score = await self.redis.hget(keys.article(article_id), "s")
+        if score is None and link:
+            other = await self.redis.get(keys.link(_link_key(link)))
+            score = await self.redis.hget(keys.article(other), "s") if other else None
+        return datetime.fromtimestamp(float(score) / 1000, UTC) if score else None
 
     async def get(self, article_id: str) -> Article | None:
         doc, names = await self.redis.hmget(keys.article(article_id), ["d", "n"])
@@ -281,6 +303,10 @@ def _checked_slug(slug: str | None) -> str | None:
     if slug is not None and slugify(slug) != slug:
         raise ValueError(f"not a category slug: {slug!r}")
     return slug
+
+
+def _link_key(link: str) -> str:
+    return short_hash(identity_key(link))
 
 
 def _encode(article: Article) -> bytes:

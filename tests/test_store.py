@@ -203,3 +203,22 @@ async def test_changed_publish_time_moves_the_article(store: Store) -> None:
 async def test_unchecked_category_names_never_reach_a_key(store: Store, bad: str) -> None:
     with pytest.raises(ValueError):
         await store.list(bad)
+
+
+async def test_upsert_many_in_one_round_trip(store: Store) -> None:
+    batch = [(make(n), n % 2 == 0) for n in range(5)]
+    results = await store.upsert_many(batch)
+    assert [r.status for r in results] == [UpsertStatus.NEW] * 5
+    again = await store.upsert_many(batch + [(make(9), True)])
+    assert [r.status for r in again] == [UpsertStatus.UNCHANGED] * 5 + [UpsertStatus.NEW]
+    events = await store.redis.xrange(keys.EVENTS)
+    assert [e["pushable"] for _, e in events] == ["1", "0", "1", "0", "1", "1"]
+    assert await store.upsert_many([]) == []
+
+
+async def test_published_of_by_id_or_link(store: Store) -> None:
+    a = make(3)
+    await store.upsert(a)
+    assert await store.published_of(a.id, "") == a.published
+    assert await store.published_of("0" * 16, a.link.replace("https:", "http:")) == a.published
+    assert await store.published_of("0" * 16, "https://elsewhere.example/x") is None
