@@ -125,8 +125,7 @@ def article_page(
     """An article page in the shape of a common WordPress news theme."""
     body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
     recent = "".join(
-        f'<li><a href="/2025/09/2{n}/recent-{n}/">Berita lain {n}</a>'
-        f"<span>{n} jam ago</span></li>"
+        f'<li><a href="/2025/09/2{n}/recent-{n}/">Berita lain {n}</a><span>{n} jam ago</span></li>'
         for n in range(1, 4)
     )
     return f"""<!DOCTYPE html>

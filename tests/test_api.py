@@ -21,7 +21,9 @@ async def client(aiohttp_client, redis: Redis, redis_url: str):
         Settings(),
         redis=RedisSettings(url=redis_url),
         api=ApiSettings(tokens=("other-token", TOKEN)),
-        sources=(SourceSettings("jurnal", "https://www.jurnalkaltara.com/feed/", category="KALTARA"),),
+        sources=(
+            SourceSettings("jurnal", "https://www.jurnalkaltara.com/feed/", category="KALTARA"),
+        ),
     )
     return await aiohttp_client(make_app(settings))
 

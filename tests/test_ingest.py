@@ -32,9 +32,7 @@ async def site(aiohttp_server) -> Site:
 
 @pytest.fixture
 async def ingestor(redis: Redis) -> AsyncIterator[Ingestor]:
-    settings = dataclasses.replace(
-        Settings(), poll=PollSettings(timeout=1.5, max_bytes=100_000)
-    )
+    settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=1.5, max_bytes=100_000))
     session = new_session(settings.user_agent)
     fetcher = Fetcher(session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes)
     store = Store(redis, retention=1000)
@@ -66,8 +64,11 @@ async def poll(ingestor: Ingestor, source: Source, status: SourceStatus | None =
 async def test_feed_poll_stores_articles_then_conditional_get_parses_nothing(
     site: Site, ingestor: Ingestor
 ) -> None:
-    site.routes["/feed/"] = Page(rss(items(3, site)), etag=True,
-                                 headers={"Content-Type": "application/rss+xml; charset=UTF-8"})
+    site.routes["/feed/"] = Page(
+        rss(items(3, site)),
+        etag=True,
+        headers={"Content-Type": "application/rss+xml; charset=UTF-8"},
+    )
     source = Source("jurnal", site.url("/feed/"))
     first = await poll(ingestor, source)
     assert first.failures == 0 and first.primed and first.etag
@@ -124,9 +125,7 @@ async def test_guid_scheme_and_trailing_slash_changes_are_the_same_article(
     assert await ingestor.store.count(None) == 1
 
 
-async def test_html_source_reads_listing_and_article_pages(
-    site: Site, ingestor: Ingestor
-) -> None:
+async def test_html_source_reads_listing_and_article_pages(site: Site, ingestor: Ingestor) -> None:
     title, paragraphs = seed_text()
     links = [site.url(f"/2025/09/25/artikel-{i}/") for i in range(3)]
     site.routes["/category/kaltara/"] = Page(listing_page(links))

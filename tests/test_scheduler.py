@@ -45,7 +45,9 @@ def test_failures_back_off_exponentially_to_a_day() -> None:
     failures=st.integers(1, 10_000),
     rand=st.floats(0, 1),
 )
-def test_backoff_never_exceeds_the_cap_nor_stops(interval: float, failures: int, rand: float) -> None:
+def test_backoff_never_exceeds_the_cap_nor_stops(
+    interval: float, failures: int, rand: float
+) -> None:
     delay = next_poll_after_failure(NOW, interval, failures, rand) - NOW
     assert 0 < delay <= MAX_BACKOFF
 
@@ -106,7 +108,13 @@ async def test_poller_polls_due_sources_and_reschedules(redis: Redis) -> None:
         return SourceStatus(name)
 
     poller = Poller(
-        Schedule(redis), list_sources, poll, load, timeout=5, clock=lambda: clock[0], rand=lambda: 0.0
+        Schedule(redis),
+        list_sources,
+        poll,
+        load,
+        timeout=5,
+        clock=lambda: clock[0],
+        rand=lambda: 0.0,
     )
     task = asyncio.create_task(poller.run())
     for _ in range(100):
