@@ -139,7 +139,8 @@ def article_page(
 </head><body>
 <nav class="main-nav"><a href="/">Beranda</a> <a href="/category/kaltara/">Kaltara</a></nav>
 <article class="post">
-<div class="entry-meta">Categories: <a href="/category/kaltara/" rel="category tag">{escape(category)}</a></div>
+<div class="entry-meta">Categories:
+<a href="/category/kaltara/" rel="category tag">{escape(category)}</a></div>
 <h1 class="entry-title">{escape(title)}</h1>
 <div class="entry-content">{body}
 <div class="sharedaddy"><a href="https://facebook.com/sharer">Bagikan</a></div>

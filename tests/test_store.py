@@ -209,7 +209,7 @@ async def test_upsert_many_in_one_round_trip(store: Store) -> None:
     batch = [(make(n), n % 2 == 0) for n in range(5)]
     results = await store.upsert_many(batch)
     assert [r.status for r in results] == [UpsertStatus.NEW] * 5
-    again = await store.upsert_many(batch + [(make(9), True)])
+    again = await store.upsert_many([*batch, (make(9), True)])
     assert [r.status for r in again] == [UpsertStatus.UNCHANGED] * 5 + [UpsertStatus.NEW]
     events = await store.redis.xrange(keys.EVENTS)
     assert [e["pushable"] for _, e in events] == ["1", "0", "1", "0", "1", "1"]
