@@ -7,6 +7,7 @@ here by its cleanup context (lifecycle.py) and read by handlers and tasks.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -15,9 +16,15 @@ from redis.asyncio import Redis
 from feedsvc.config import Settings
 from feedsvc.store import Store
 
+if TYPE_CHECKING:
+    from feedsvc.feeds import FeedCache
+    from feedsvc.metrics import Metrics
+
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 REDIS_MODE = web.AppKey("redis_mode", str)  # "embedded" or "external"
 STORE = web.AppKey("store", Store)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 POLLER = web.AppKey("poller", asyncio.Task)
+FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("feed_cache")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

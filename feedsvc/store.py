@@ -137,7 +137,8 @@ _LIST = """
 local index, art_prefix, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local ids = {}
 if ARGV[3] == '' then
-  ids = redis.call('ZREVRANGE', index, 0, limit - 1)
+  local offset = tonumber(ARGV[5])
+  ids = redis.call('ZREVRANGE', index, offset, offset + limit - 1)
 else
   local score, cursor_id = ARGV[3], ARGV[4]
   for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', index, score, score)) do
@@ -258,12 +259,20 @@ class Store:
         return _decode(article_id, doc, names) if doc else None
 
     async def list(
-        self, category: str | None = None, limit: int = 20, before: Cursor | None = None
+        self,
+        category: str | None = None,
+        limit: int = 20,
+        before: Cursor | None = None,
+        offset: int = 0,
     ) -> list[Article]:
-        """Newest first; `category` is a slug, None for every category."""
+        """Newest first; `category` is a slug, None for every category.
+
+        `before` continues after a cursor; `offset` skips that many (pages of a feed).
+        """
         index = keys.category(_checked_slug(category))
         cursor = [str(before.score), before.id] if before else ["", ""]
-        flat = await self._list(keys=[index], args=[keys.ARTICLE_PREFIX, limit, *cursor])
+        args = [keys.ARTICLE_PREFIX, limit, *cursor, offset]
+        flat = await self._list(keys=[index], args=args)
         return [_decode(*flat[i : i + 3]) for i in range(0, len(flat), 3)]
 
     async def cursor_after(self, article_id: str) -> Cursor | None:

@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from aiohttp import web
 
-from feedsvc import __version__, api, appkeys, lifecycle
+from feedsvc import __version__, api, appkeys, feeds, lifecycle, metrics
 from feedsvc.config import Settings
 
 HEALTH_TIMEOUT = 3.0
@@ -19,15 +19,18 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
-    app = web.Application(client_max_size=api.MAX_BODY)
+    app = web.Application(client_max_size=api.MAX_BODY, middlewares=[metrics.count_requests])
     app[appkeys.SETTINGS] = settings
+    app[appkeys.METRICS] = metrics.Metrics()
     app.cleanup_ctx.append(lifecycle.redis_ctx)
     app.cleanup_ctx.append(lifecycle.http_ctx)
     if "worker" in roles:
         app.cleanup_ctx.append(lifecycle.poller_ctx)
     if "web" in roles:
         app.router.add_get("/healthz", healthz)
+        app.router.add_get("/metrics", metrics.metrics_view)
         api.add_routes(app)
+        feeds.add_routes(app)
     return app
 
 

@@ -222,3 +222,11 @@ async def test_published_of_by_id_or_link(store: Store) -> None:
     assert await store.published_of(a.id, "") == a.published
     assert await store.published_of("0" * 16, a.link.replace("https:", "http:")) == a.published
     assert await store.published_of("0" * 16, "https://elsewhere.example/x") is None
+
+
+async def test_offset_pages(store: Store) -> None:
+    for n in range(7):
+        await store.upsert(make(n))
+    page2 = await store.list("kaltara", limit=3, offset=3)
+    assert [a.title for a in page2] == ["Berita 3", "Berita 2", "Berita 1"]
+    assert await store.list("kaltara", limit=3, offset=9) == []

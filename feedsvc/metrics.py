@@ -1,0 +1,90 @@
+"""Prometheus metrics, one registry per application (no process-wide globals).
+
+Counts of what is stored and failing are read from Redis when /metrics is
+scraped, so every process reports the same truth.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from feedsvc import appkeys
+from feedsvc.sources import SourceRegistry
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "feedsvc_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "feedsvc_http_request_seconds", "HTTP request time by route", ["route"], registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )  # fmt: skip
+        self.cache = Counter(
+            "feedsvc_render_cache", "Feed render cache lookups", ["result"], registry=r
+        )
+        self.articles = Gauge(
+            "feedsvc_articles_stored", "Articles in the store (all categories)", registry=r
+        )
+        self.categories = Gauge("feedsvc_categories", "Categories with articles", registry=r)
+        self.sources = Gauge("feedsvc_sources", "Configured sources", registry=r)
+        self.sources_failing = Gauge(
+            "feedsvc_sources_failing", "Sources whose last poll failed", registry=r
+        )
+
+    def render_cache(self, hit: bool) -> None:
+        self.cache.labels("hit" if hit else "miss").inc()
+
+
+@web.middleware
+async def count_requests(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Requests by route (the pattern, never the raw path) and status."""
+    metrics = request.app[appkeys.METRICS]
+    route = request.match_info.route.resource
+    name = route.canonical if route is not None else "unmatched"
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics.requests.labels(name, str(status)).inc()
+        metrics.latency.labels(name).observe(time.perf_counter() - started)
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    """Prometheus text format."""
+    app = request.app
+    metrics, store = app[appkeys.METRICS], app[appkeys.STORE]
+    registry = SourceRegistry(app[appkeys.REDIS], app[appkeys.SETTINGS])
+    sources = await registry.all()
+    statuses = await registry.statuses([s.name for s in sources])
+    metrics.articles.set(await store.count(None))
+    metrics.categories.set(len(await store.categories()))
+    metrics.sources.set(len(sources))
+    metrics.sources_failing.set(sum(1 for s in statuses if s.failures))
+    body = generate_latest(metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
