@@ -7,22 +7,28 @@ nothing a client sends reaches a Redis key or the store unchecked.
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from aiohttp import web
 
 from feedsvc import appkeys
+from feedsvc.dates import WITA, to_wita
+from feedsvc.feeds import feed_url
 from feedsvc.ingest import article_categories, is_pushable
-from feedsvc.models import Article, slugify, stable_id
+from feedsvc.models import Article, is_slug, slugify, stable_id
+from feedsvc.render import FORMATS
 from feedsvc.sanitize import clean_html, clean_text, html_to_text, summarize
 from feedsvc.sources import SourceRegistry
-from feedsvc.store import UpsertStatus
+from feedsvc.store import Cursor, Store, UpsertStatus
 
 MAX_BODY = 1024 * 1024
 MAX_TITLE = 1000
+_ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
 _FIELDS = {"title", "link", "categories", "content", "summary", "author", "published", "guid"}
 
 
@@ -34,6 +40,9 @@ class BadField(Exception):
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/articles", post_article)
+    app.router.add_get("/api/articles", get_articles)
+    app.router.add_get("/api/articles/{id}", get_article)
+    app.router.add_get("/api/categories", get_categories)
     app.router.add_get("/api/sources", get_sources)
 
 
@@ -158,6 +167,99 @@ def _published(value: Any, now: datetime) -> datetime:
     if when.tzinfo is None:
         raise BadField("published", "published needs a time zone, e.g. +08:00")
     return min(when, now + timedelta(minutes=10))
+
+
+async def get_categories(request: web.Request) -> web.Response:
+    """Every category with its article count, largest first."""
+    categories = await request.app[appkeys.STORE].categories()
+    settings = request.app[appkeys.SETTINGS]
+    return json_response(
+        {
+            "categories": [
+                {
+                    "slug": c.slug,
+                    "name": c.name,
+                    "count": c.count,
+                    "feeds": {f: feed_url(settings, c.slug, f) for f in FORMATS},
+                }
+                for c in categories
+            ]
+        }
+    )
+
+
+async def get_articles(request: web.Request) -> web.Response:
+    """Newest first; `?category=` slug, `?limit=`, `?before=` (an article id or a time)."""
+    settings, store = request.app[appkeys.SETTINGS], request.app[appkeys.STORE]
+    query = request.query
+    category = query.get("category") or None
+    if category is not None and (not is_slug(category) or await store.category(category) is None):
+        return json_error(404, "no such category", "category")
+    try:
+        limit = _limit(query.get("limit"), settings.feeds.default_limit, settings.feeds.max_limit)
+        before = await _cursor(store, query.get("before"))
+    except BadField as exc:
+        return json_error(400, str(exc), exc.field)
+    articles = await store.list(category, limit=limit, before=before)
+    body: dict[str, Any] = {"articles": [article_json(a) for a in articles]}
+    if len(articles) == limit:
+        params = {"limit": limit, "before": articles[-1].id}
+        if category:
+            params["category"] = category
+        body["next"] = f"/api/articles?{urlencode(params)}"
+    return json_response(body)
+
+
+async def get_article(request: web.Request) -> web.Response:
+    """One article by id."""
+    article_id = request.match_info["id"]
+    if not _ARTICLE_ID.fullmatch(article_id):
+        return json_error(404, "no such article", "id")
+    article = await request.app[appkeys.STORE].get(article_id)
+    if article is None:
+        return json_error(404, "no such article", "id")
+    return json_response(article_json(article))
+
+
+def article_json(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "link": article.link,
+        "categories": [
+            {"name": n, "slug": s} for n, s in zip(article.categories, article.slugs, strict=True)
+        ],
+        "author": article.author,
+        "published": to_wita(article.published).isoformat(),
+        "updated": to_wita(article.updated).isoformat() if article.updated else None,
+        "summary": article.summary,
+        "content_html": article.content,
+        "source": article.source,
+        "guid": article.guid,
+    }
+
+
+def _limit(text: str | None, default: int, most: int) -> int:
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text[:7]) <= most:
+        raise BadField("limit", f"limit must be a whole number from 1 to {most}")
+    return int(text)
+
+
+async def _cursor(store: Store, text: str | None) -> Cursor | None:
+    if not text:
+        return None
+    if _ARTICLE_ID.fullmatch(text):
+        cursor = await store.cursor_after(text)
+        if cursor is None:
+            raise BadField("before", "before names an article that is not stored")
+        return cursor
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadField("before", "before must be an article id or an ISO 8601 time") from None
+    return Cursor.at(when if when.tzinfo else when.replace(tzinfo=WITA))
 
 
 async def get_sources(request: web.Request) -> web.Response:

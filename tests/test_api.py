@@ -132,3 +132,55 @@ async def test_sources_status(client) -> None:
     [source] = (await resp.json())["sources"]
     assert source["name"] == "jurnal" and source["failures"] == 0
     assert source["last_success"] is None and source["ok"] is False
+
+
+async def test_read_api_lists_categories_and_articles(client) -> None:
+    for n in range(5):
+        link = f"https://news.example/2025/09/2{n}/berita-{n}/"
+        published = (datetime.now(UTC) - timedelta(hours=10 - n)).isoformat()
+        payload = body(
+            link=link,
+            title=f"Berita {n}",
+            published=published,
+            categories=["KALTARA", "Bulungan"] if n % 2 else ["KALTARA"],
+        )
+        assert (await client.post("/api/articles", json=payload, headers=AUTH)).status == 201
+    cats = (await (await client.get("/api/categories")).json())["categories"]
+    assert [(c["slug"], c["name"], c["count"]) for c in cats] == [
+        ("kaltara", "KALTARA", 5),
+        ("bulungan", "Bulungan", 2),
+    ]
+    assert cats[0]["feeds"]["rss"].endswith("/feeds/kaltara.rss")
+
+    first = await (await client.get("/api/articles?category=kaltara&limit=2")).json()
+    assert [a["title"] for a in first["articles"]] == ["Berita 4", "Berita 3"]
+    assert first["articles"][0]["published"].endswith("+08:00")
+    second = await (await client.get(first["next"])).json()
+    assert [a["title"] for a in second["articles"]] == ["Berita 2", "Berita 1"]
+    by_time = await (
+        await client.get("/api/articles", params={"before": first["articles"][0]["published"]})
+    ).json()
+    assert [a["title"] for a in by_time["articles"]][:1] == ["Berita 3"]
+
+    one = first["articles"][0]
+    resp = await client.get(f"/api/articles/{one['id']}")
+    assert resp.status == 200 and (await resp.json())["title"] == "Berita 4"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        ("/api/articles/nothex", 404, "id"),
+        ("/api/articles/0123456789abcdef", 404, "id"),
+        ("/api/articles?category=olahraga", 404, "category"),
+        ("/api/articles?category=../x", 404, "category"),
+        ("/api/articles?limit=0", 400, "limit"),
+        ("/api/articles?limit=1000", 400, "limit"),
+        ("/api/articles?before=kemarin", 400, "before"),
+        ("/api/articles?before=0123456789abcdef", 400, "before"),
+    ],
+)
+async def test_read_api_errors(client, path, status, field) -> None:
+    resp = await client.get(path)
+    assert resp.status == status
+    assert (await resp.json())["field"] == field
