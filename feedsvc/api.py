@@ -92,6 +92,9 @@ async def post_article(request: web.Request) -> web.Response:
         return json_error(400, str(exc), exc.field)
     pushable = is_pushable(article, True, now, settings.telegram.max_push_age_hours)
     result = await request.app[appkeys.STORE].upsert(article, pushable=pushable)
+    pinger = request.app.get(appkeys.WEBSUB)
+    if pinger is not None and result.status in (UpsertStatus.NEW, UpsertStatus.UPDATED):
+        pinger.notify(set(article.slugs))
     body = {"id": result.id, "status": str(result.status), "url": f"/api/articles/{result.id}"}
     if result.status == UpsertStatus.NEW:
         return json_response(body, status=201, headers={"Location": body["url"]})

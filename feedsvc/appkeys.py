@@ -19,6 +19,7 @@ from feedsvc.store import Store
 if TYPE_CHECKING:
     from feedsvc.feeds import FeedCache
     from feedsvc.metrics import Metrics
+    from feedsvc.websub import WebSubPinger
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
@@ -28,3 +29,4 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 POLLER = web.AppKey("poller", asyncio.Task)
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("feed_cache")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+WEBSUB: web.AppKey[WebSubPinger] = web.AppKey("websub")

@@ -108,7 +108,9 @@ class Ingestor:
         *,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        on_change: Callable[[set[str | None]], None] | None = None,
     ) -> None:
+        self.on_change = on_change  # told which categories changed (WebSub pings)
         self.store = store
         self.registry = registry
         self.fetcher = fetcher
@@ -172,6 +174,14 @@ class Ingestor:
                 article = await self._keep_first_seen(article)
             batch.append((article, is_pushable(article, primed, when, max_age)))
         results = await self.store.upsert_many(batch)
+        changed = {
+            slug
+            for (article, _), result in zip(batch, results, strict=True)
+            if result.status in (UpsertStatus.NEW, UpsertStatus.UPDATED)
+            for slug in article.slugs
+        }
+        if changed and self.on_change is not None:
+            self.on_change(changed)
         return _count(r.status for r in results)
 
     async def _keep_first_seen(self, article: Article) -> Article:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -24,6 +24,7 @@ from feedsvc.redis_server import EmbeddedRedis, EmbeddedRedisError
 from feedsvc.scheduler import Poller, Schedule
 from feedsvc.sources import SourceRegistry
 from feedsvc.store import Store
+from feedsvc.websub import WebSubPinger
 
 log = logging.getLogger(__name__)
 REDIS_CONNECT_TIMEOUT = 10.0
@@ -90,6 +91,27 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         await session.close()
 
 
+async def websub_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Publish pings to the configured WebSub hub, in the background."""
+    settings = app[appkeys.SETTINGS]
+    if not settings.feeds.websub_hub:
+        yield
+        return
+    pinger = WebSubPinger(app[appkeys.HTTP], settings)
+    app[appkeys.WEBSUB] = pinger
+    task = asyncio.create_task(pinger.run(), name="websub")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def changed_callback(app: web.Application) -> Callable[[set[str | None]], None] | None:
+    pinger = app.get(appkeys.WEBSUB)
+    return pinger.notify if pinger is not None else None
+
+
 async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     """Poll every source on its schedule until the process stops."""
     settings = app[appkeys.SETTINGS]
@@ -98,7 +120,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     fetcher = Fetcher(
         app[appkeys.HTTP], timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
     )
-    ingestor = Ingestor(store, registry, fetcher, settings)
+    ingestor = Ingestor(store, registry, fetcher, settings, on_change=changed_callback(app))
     poller = Poller(
         Schedule(redis), registry.all, ingestor.poll_and_record, registry.status,
         timeout=settings.poll.timeout,

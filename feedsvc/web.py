@@ -24,6 +24,7 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
     app[appkeys.METRICS] = metrics.Metrics()
     app.cleanup_ctx.append(lifecycle.redis_ctx)
     app.cleanup_ctx.append(lifecycle.http_ctx)
+    app.cleanup_ctx.append(lifecycle.websub_ctx)
     if "worker" in roles:
         app.cleanup_ctx.append(lifecycle.poller_ctx)
     if "web" in roles:
