@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -156,7 +157,8 @@ async def serve(app: web.Application, host: str | None, port: int | None) -> Non
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int) -> None:
-    site = web.TCPSite(runner, host, port)
+    # reuse_port: several `feedsvc web` processes can share one port (the kernel balances).
+    site = web.TCPSite(runner, host, port, reuse_port=hasattr(socket, "SO_REUSEPORT"))
     try:
         await site.start()
     except OSError as exc:

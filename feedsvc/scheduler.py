@@ -150,6 +150,8 @@ class Poller:
         self._synced_at = 0.0
         self._warned_short: set[str] = set()
         self._redis_down = False
+        # Claims whose result could not be written (Redis was away): name -> next poll.
+        self._unfinished: dict[str, float] = {}
 
     async def run(self) -> None:
         try:
@@ -167,6 +169,7 @@ class Poller:
             now = self.clock()
             if now - self._synced_at >= SYNC_EVERY or not self.sources:
                 await self._sync(now)
+            await self._finish_unfinished()
             free = self.concurrency - len(self.tasks)
             if free > 0:
                 for name in await self.schedule.claim(now, self.lease, free):
@@ -217,10 +220,17 @@ class Poller:
                 "source %s: poll took longer than %.0fs; abandoned", source.name, self.lease / 2
             )
         except RedisError as exc:
-            # The claim's lease runs out and the source is polled again then.
+            # Hand the claim back once Redis answers again, so the source is polled
+            # soon rather than when the lease runs out.
+            self._unfinished[source.name] = self.clock()
             self._redis_lost(exc)
         except Exception:
             log.exception("source %s: poll crashed", source.name)
+
+    async def _finish_unfinished(self) -> None:
+        for name, next_poll in list(self._unfinished.items()):
+            await self.schedule.finish(name, next_poll)
+            del self._unfinished[name]
 
     def _redis_lost(self, exc: Exception) -> None:
         if not self._redis_down:
