@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import logging
+import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import brotli
 import pytest
 from redis.asyncio import Redis
 
-from feedsvc import keys
+from feedsvc import ingest, keys
 from feedsvc.config import PollSettings, Settings
 from feedsvc.fetch import Fetcher, new_session
 from feedsvc.ingest import Ingestor
@@ -62,8 +65,16 @@ async def poll(ingestor: Ingestor, source: Source, status: SourceStatus | None =
 
 
 async def test_feed_poll_stores_articles_then_conditional_get_parses_nothing(
-    site: Site, ingestor: Ingestor
+    site: Site, ingestor: Ingestor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    parsed: list[str] = []
+    real_parse = ingest.parse_feed
+
+    def counting_parse(*args, **kw):
+        parsed.append(args[2])
+        return real_parse(*args, **kw)
+
+    monkeypatch.setattr(ingest, "parse_feed", counting_parse)
     site.routes["/feed/"] = Page(
         rss(items(3, site)),
         etag=True,
@@ -77,7 +88,9 @@ async def test_feed_poll_stores_articles_then_conditional_get_parses_nothing(
     assert stored[0].author == "Wira"
     assert 'href="http://127.0.0.1' in stored[0].content  # made absolute
 
+    assert len(parsed) == 1
     second = await poll(ingestor, source, first)
+    assert len(parsed) == 1  # the 304 cost no parsing
     hit = site.hits_for("/feed/")[-1]
     assert hit.headers["If-None-Match"] == first.etag
     assert second.new_articles == first.new_articles == 3
@@ -252,3 +265,18 @@ async def test_undated_entries_keep_their_first_seen_time(site: Site, ingestor: 
     ingestor.clock = (NOW + timedelta(hours=2)).timestamp
     await poll(ingestor, source, status)
     assert {a.id: a.published for a in await ingestor.store.list(None)} == first
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+async def test_compressed_responses(site: Site, ingestor: Ingestor, coding: str) -> None:
+    body = rss(items(2, site))
+    packed = {
+        "gzip": lambda b: gzip.compress(b),
+        "deflate": lambda b: zlib.compress(b),
+        "br": lambda b: brotli.compress(b),
+    }[coding](body)
+    site.routes["/feed/"] = Page(packed, headers={"Content-Encoding": coding})
+    status = await poll(ingestor, Source("packed", site.url("/feed/")))
+    assert status.failures == 0, status.last_error
+    assert await ingestor.store.count(None) == 2
+    assert coding in site.hits_for("/feed/")[0].headers["Accept-Encoding"]
