@@ -137,6 +137,16 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The Telegram side: said once when it cannot run."""
+    telegram = app[appkeys.SETTINGS].telegram
+    if not telegram.token:
+        log.info("Telegram bot disabled: no telegram.token (or TELEGRAM_BOT_TOKEN) set")
+    else:
+        log.warning("telegram.token is set, but this version has no Telegram bot yet")
+    yield
+
+
 async def serve(app: web.Application, host: str | None, port: int | None) -> None:
     """Start everything, listen when `host` is given, stop on SIGINT/SIGTERM."""
     stop = asyncio.Event()

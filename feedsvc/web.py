@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from aiohttp import web
 
-from feedsvc import __version__, api, appkeys, feeds, lifecycle, metrics
+from feedsvc import __version__, api, appkeys, feeds, lifecycle, metrics, pages
 from feedsvc.config import Settings
 
 HEALTH_TIMEOUT = 3.0
@@ -27,11 +27,14 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
     app.cleanup_ctx.append(lifecycle.websub_ctx)
     if "worker" in roles:
         app.cleanup_ctx.append(lifecycle.poller_ctx)
+    if "bot" in roles:
+        app.cleanup_ctx.append(lifecycle.bot_ctx)
     if "web" in roles:
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/metrics", metrics.metrics_view)
         api.add_routes(app)
         feeds.add_routes(app)
+        pages.add_routes(app)
     return app
 
 
