@@ -24,8 +24,8 @@ from lxml.html import HtmlElement
 
 from feedsvc.dates import parse_date
 from feedsvc.parse.document import parse_html
-from feedsvc.parse.entry import Entry, build_entry, lower_keys, web_url
-from feedsvc.sanitize import clean_text, html_to_text
+from feedsvc.parse.entry import Entry, build_entry, lower_keys, plain_text, web_url
+from feedsvc.sanitize import html_to_text
 
 
 def _css(selector: str) -> CSSSelector:
@@ -68,15 +68,16 @@ _META_BLOCKS = _css(
 
 _DROPPED_TAGS = ("script", "style", "noscript", "template", "nav", "aside", "button")
 _JUNK_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo", "search"})
-# Whole class or id tokens naming page furniture. Parts are [a-z0-9]+ joined by - or _,
-# never \w+, so a hostile class name cannot make the match backtrack for long.
+# Whole class or id tokens naming page furniture. Parts are [a-z0-9]+ joined by runs of
+# - or _, never \w+, so a hostile class name cannot make the match backtrack for long.
 _PART = "[a-z0-9]+"
 _JUNK_TOKEN = re.compile(
-    rf"""(?:{_PART}[-_])*
-        (?:sidebar|share|sharing|social|related|navigation|recent|popular|terkait|breadcrumbs?
-        |comments?|advert[a-z0-9]*|iklan|newsletter|topbar|ads?|popup|cookie|yarpp|addtoany)
-        (?:[-_]{_PART})*
-    |(?:widgets?|a2a|baca-juga)(?:[-_]{_PART})*
+    rf"""(?:{_PART}[-_]+)*
+        (?:sidebar|share|sharing|social|related|navigation|recent|latest|popular|terkait
+        |breadcrumbs?|comments?|advert[a-z0-9]*|iklan|newsletter|topbar|ads?|popup|cookie
+        |yarpp|addtoany)
+        (?:[-_]+{_PART})*
+    |(?:widgets?|a2a|baca-juga)(?:[-_]+{_PART})*
     |secondary|sharedaddy|adsbygoogle|respond|jp-relatedposts|nav-links|nav-previous|nav-next
     |site-header|site-footer|masthead|colophon|modal|screen-reader-text|skip-link""",
     re.IGNORECASE | re.VERBOSE,
@@ -112,6 +113,7 @@ _ARTICLE_TYPES = frozenset({
     "OpinionNewsArticle", "Report",
 })  # fmt: skip
 _LAZY_SRC = ("data-src", "data-lazy-src", "data-original")
+LEAD_LENGTH = 600  # enough text for a 280-character summary
 
 
 def parse_article_page(
@@ -141,6 +143,7 @@ def parse_article_page(
         author=_author(meta, ld, region),
         published=_published(meta, ld, root, region, lines, now),
         updated=_modified(meta, ld, root, now),
+        summary=_lead(content),
         content_html=lxml.html.tostring(content, encoding="unicode", with_tail=False),
         canonical=canonical,
     )
@@ -296,6 +299,16 @@ def _tidy_body(content: HtmlElement, heading: HtmlElement | None) -> None:
             image.set("src", real)
 
 
+def _lead(content: HtmlElement) -> str:
+    """The first paragraphs' text: a summary without image captions in front."""
+    parts: list[str] = []
+    for paragraph in content.iter("p"):
+        parts.append(paragraph.text_content())
+        if sum(map(len, parts)) > LEAD_LENGTH:
+            break
+    return "\n".join(parts)
+
+
 def _remove(element: HtmlElement) -> None:
     if element.getparent() is not None:
         element.drop_tree()  # keeps the tail text, which belongs to the parent
@@ -362,10 +375,10 @@ def _title(root: HtmlElement, meta: dict[str, list[str]], heading: HtmlElement |
         heading.text_content() if heading is not None else "",
         root.findtext(".//title") or "",
     ]
-    title = next((clean_text(c) for c in candidates if clean_text(c)), "")
+    title = next((text for text in map(plain_text, candidates) if text), "")
     for site in meta.get("og:site_name", ()):
         for separator in (" - ", " | ", " – ", " — "):
-            title = title.removesuffix(separator + clean_text(site))
+            title = title.removesuffix(separator + plain_text(site))
     return title
 
 
@@ -423,7 +436,7 @@ def _author(meta: dict[str, list[str]], ld: list[dict[str, Any]], region: HtmlEl
         *_ld_names(_ld_value(ld, "author"), ld),
     ]
     for candidate in candidates:
-        name = _AUTHOR_PREFIX.sub("", clean_text(candidate)).split("|")[0].strip()
+        name = _AUTHOR_PREFIX.sub("", plain_text(candidate)).split("|")[0].strip()
         if name and len(name) <= MAX_AUTHOR_LENGTH and "://" not in name:
             return name
     return ""

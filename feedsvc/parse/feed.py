@@ -26,16 +26,23 @@ from feedsvc.parse.entry import (
     document_base,
     lower_keys,
     one_line,
+    plain_text,
     text_as_html,
     web_url,
 )
 from feedsvc.parse.jsonfeed import looks_like_json, parse_json_feed
-from feedsvc.sanitize import clean_text, html_to_text
+from feedsvc.sanitize import html_to_text
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _DECODING_HEADERS = ("content-type", "content-language")
 # feedparser reads these zone names as UTC; dates.parse_date knows them.
 _INDONESIAN_ZONE = re.compile(r"\b(?:WIB|WITA|WIT)\b", re.IGNORECASE)
+_EMAIL = r"[^\s@()<>]+@[^\s@()<>]+"
+_AUTHOR_FORMS = (
+    re.compile(rf"{_EMAIL}\s*\((?P<name>[^()]*)\)"),  # RSS: "wira@x.id (Wira)"
+    re.compile(rf"(?P<name>[^()<>]*?)\s*[(<]{_EMAIL}[)>]"),  # "Wira (wira@x.id)", "Wira <…>"
+    re.compile(rf"(?P<name>){_EMAIL}"),  # an address alone: no name
+)
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 
 
@@ -59,7 +66,7 @@ def parse_feed(
         raise ParseError(_why_not_a_feed(result, body, headers))
     feed = result.feed
     return ParsedFeed(
-        title=clean_text(_text(feed.get("title"))),
+        title=plain_text(_text(feed.get("title"))),
         link=web_url(feed.get("link"), base),
         entries=tuple(_entries(result.entries, base, now)),
         ttl=_ttl_seconds(feed.get("ttl")),
@@ -115,6 +122,7 @@ def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:
     # A permalink guid is already the link (feedparser copies it); a WordPress
     # `?p=123` guid still leads to the post, so it serves when <link> is missing.
     link = web_url(raw.get("link"), base) or web_url(guid, base)
+    updated = _date(raw, "updated", now)
     return build_entry(
         base=base,
         guid=guid,
@@ -122,8 +130,9 @@ def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:
         title=_text(raw.get("title")),
         categories=_tags(raw),
         author=_author(raw),
-        published=_date(raw, "published", now),
-        updated=_date(raw, "updated", now),
+        # Atom requires only <updated>, RSS 1.0 items carry dc:date (read as updated).
+        published=_date(raw, "published", now) or updated,
+        updated=updated,
         summary=_summary_text(raw),
         content_html=_content_html(raw),
     )
@@ -149,14 +158,22 @@ def _summary_text(raw: Any) -> str:
 
 
 def _author(raw: Any) -> str:
-    # author_detail.name is the name without the e-mail RSS <author> carries.
+    """The author's name, never an e-mail address."""
+    # Read here, not from author_detail: feedparser's address pattern stops at
+    # four-letter top-level domains and cuts "wira@kaltara.news (Wira)" wrongly.
+    text = " ".join(_text(raw.get("author")).split())
+    for form in _AUTHOR_FORMS:
+        match = form.fullmatch(text)
+        if match:
+            return match["name"].strip()
     detail = raw.get("author_detail") or {}
-    return _text(detail.get("name")) or _text(raw.get("author"))
+    return text or _text(detail.get("name"))
 
 
 def _tags(raw: Any) -> list[str]:
+    # label is Atom's display name; term is all RSS and most Atom feeds give.
     tags = raw.get("tags") or ()
-    return [_text(tag.get("term")) or _text(tag.get("label")) for tag in tags]
+    return [_text(tag.get("label")) or _text(tag.get("term")) for tag in tags]
 
 
 def _date(raw: Any, field: str, now: datetime | None) -> datetime | None:

@@ -20,10 +20,10 @@ from feedsvc.parse.entry import (
     ParseError,
     build_entry,
     one_line,
+    plain_text,
     text_as_html,
     web_url,
 )
-from feedsvc.sanitize import clean_text
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 _LEADING = b" \t\r\n"
@@ -44,7 +44,7 @@ def parse_json_feed(body: bytes, base: str, *, now: datetime | None = None) -> P
         raise ParseError("not a feed: a JSON document that is not a JSON Feed")
     items = doc.get("items")
     return ParsedFeed(
-        title=clean_text(_text(doc.get("title"))),
+        title=plain_text(_text(doc.get("title"))),
         link=web_url(doc.get("home_page_url"), base),
         entries=tuple(_entries(items if isinstance(items, list) else [], base, now)),
         error="" if isinstance(items, list) else "JSON Feed without an items list",
@@ -60,6 +60,7 @@ def _entries(items: list[Any], base: str, now: datetime | None) -> Iterator[Entr
 
 def _entry(item: dict[str, Any], base: str, now: datetime | None) -> Entry | None:
     text = _text(item.get("content_text"))
+    updated = parse_date(_text(item.get("date_modified")), now=now)
     return build_entry(
         base=base,
         guid=_guid(item.get("id")),
@@ -67,8 +68,8 @@ def _entry(item: dict[str, Any], base: str, now: datetime | None) -> Entry | Non
         title=_text(item.get("title")),
         categories=[tag for tag in item.get("tags") or () if isinstance(tag, str)],
         author=_author(item),
-        published=parse_date(_text(item.get("date_published")), now=now),
-        updated=parse_date(_text(item.get("date_modified")), now=now),
+        published=parse_date(_text(item.get("date_published")), now=now) or updated,
+        updated=updated,
         summary=_text(item.get("summary")) or text,
         content_html=_text(item.get("content_html")) or text_as_html(text),
     )
