@@ -150,7 +150,7 @@ class Ingestor:
             return PollOutcome(counts, lower_bound=fetch.max_age(), fetch=fetch)
         parsed = await self._parse_feed(fetch, now)
         if parsed.error:
-            log.info("source %s: usable despite: %s", source.name, parsed.error)
+            log.debug("source %s: usable despite: %s", source.name, parsed.error)
         counts = await self.store_entries(parsed.entries, source, status.primed, now)
         bounds = [b for b in (fetch.max_age(), parsed.ttl) if b]
         return PollOutcome(counts, lower_bound=max(bounds) if bounds else None, fetch=fetch)
