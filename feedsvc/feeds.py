@@ -150,7 +150,8 @@ async def serve_feed(request: web.Request, slug: str | None, fmt: str) -> web.St
         (slug, fmt, page, limit), version, build
     )
     request.app[appkeys.METRICS].render_cache(hit)
-    return respond(request, rendered, fmt, feed_links(settings, slug, fmt, page, limit))
+    links = {"Link": feed_links(settings, slug, fmt, page, limit)}
+    return respond(request, rendered, CONTENT_TYPES[fmt], links)
 
 
 def page_and_limit(request: web.Request, settings: Settings) -> tuple[int, int]:
@@ -243,7 +244,12 @@ def feed_links(settings: Settings, slug: str | None, fmt: str, page: int, limit:
     return ", ".join(links)
 
 
-def respond(request: web.Request, rendered: Rendered, fmt: str, link: str) -> web.Response:
+def respond(
+    request: web.Request,
+    rendered: Rendered,
+    content_type: str,
+    extra: dict[str, str] | None = None,
+) -> web.Response:
     """200 or 304 per the request's validators; gzip when the client takes it."""
     use_gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
     headers = {
@@ -251,11 +257,11 @@ def respond(request: web.Request, rendered: Rendered, fmt: str, link: str) -> we
         "Last-Modified": format_datetime(rendered.last_modified.astimezone(UTC), usegmt=True),
         "Cache-Control": CACHE_CONTROL,
         "Vary": "Accept-Encoding",
-        "Link": link,
+        **(extra or {}),
     }
     if not_modified(request, rendered):
         return web.Response(status=304, headers=headers)
-    headers["Content-Type"] = CONTENT_TYPES[fmt]
+    headers["Content-Type"] = content_type
     if use_gzip:
         headers["Content-Encoding"] = "gzip"
         return web.Response(body=rendered.gzipped, headers=headers)

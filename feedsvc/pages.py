@@ -20,7 +20,7 @@ from lxml import etree
 from feedsvc import __version__, appkeys
 from feedsvc.config import Settings
 from feedsvc.dates import format_wita, relative_age, to_wita
-from feedsvc.feeds import CACHE_CONTROL, Rendered, accepts_gzip, feed_url, not_modified
+from feedsvc.feeds import Rendered, feed_url, respond
 from feedsvc.models import Article
 from feedsvc.render import FORMATS, MEDIA_TYPES, last_updated
 from feedsvc.sanitize import html_to_text, summarize
@@ -76,7 +76,7 @@ async def index(request: web.Request) -> web.Response:
     now = datetime.now(UTC)
     body = render_index(settings, categories, posts, now).encode()
     # The ages on the page move with the clock, so it was last modified now.
-    return send(request, Rendered.of(body, now), HTML_TYPE)
+    return respond(request, Rendered.of(body, now), HTML_TYPE)
 
 
 async def opml(request: web.Request) -> web.Response:
@@ -85,27 +85,9 @@ async def opml(request: web.Request) -> web.Response:
     categories = await store.categories()
     newest = last_updated(await store.list(limit=1))
     body = render_opml(settings, categories, newest)
-    response = send(request, Rendered.of(body, newest or datetime.now(UTC)), OPML_TYPE)
+    response = respond(request, Rendered.of(body, newest or datetime.now(UTC)), OPML_TYPE)
     response.headers["Content-Disposition"] = f'inline; filename="{_file_name(settings)}.opml"'
     return response
-
-
-def send(request: web.Request, rendered: Rendered, content_type: str) -> web.Response:
-    """200 or 304 by the request's validators, gzip when accepted (as the feeds do)."""
-    use_gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    headers = {
-        "ETag": rendered.etag_gzip if use_gzip else rendered.etag,
-        "Last-Modified": format_datetime(rendered.last_modified.astimezone(UTC), usegmt=True),
-        "Cache-Control": CACHE_CONTROL,
-        "Vary": "Accept-Encoding",
-    }
-    if not_modified(request, rendered):
-        return web.Response(status=304, headers=headers)
-    headers["Content-Type"] = content_type
-    if use_gzip:
-        headers["Content-Encoding"] = "gzip"
-        return web.Response(body=rendered.gzipped, headers=headers)
-    return web.Response(body=rendered.body, headers=headers)
 
 
 # --- the HTML index -------------------------------------------------------------
