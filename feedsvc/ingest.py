@@ -22,7 +22,14 @@ from feedsvc import keys
 from feedsvc.config import Settings
 from feedsvc.fetch import Fetcher, FetchError, FetchResult
 from feedsvc.models import Article, Source, SourceStatus, slugify, stable_id
-from feedsvc.parse import Entry, ParseError, find_article_links, parse_article_page, parse_feed
+from feedsvc.parse import (
+    Entry,
+    ParsedFeed,
+    ParseError,
+    find_article_links,
+    parse_article_page,
+    parse_feed,
+)
 from feedsvc.scheduler import next_poll_after_failure, next_poll_after_success
 from feedsvc.sources import SourceRegistry
 from feedsvc.store import Store, UpsertStatus
@@ -155,7 +162,7 @@ class Ingestor:
         bounds = [b for b in (fetch.max_age(), parsed.ttl) if b]
         return PollOutcome(counts, lower_bound=max(bounds) if bounds else None, fetch=fetch)
 
-    async def _parse_feed(self, fetch: FetchResult, now: float):  # type: ignore[no-untyped-def]
+    async def _parse_feed(self, fetch: FetchResult, now: float) -> ParsedFeed:
         when = datetime.fromtimestamp(now, UTC)
         args = (fetch.body, dict(fetch.headers), fetch.url)
         if len(fetch.body) >= THREAD_PARSE_BYTES:
