@@ -11,17 +11,16 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from lxml import etree
 
 from feedsvc import __version__, appkeys
 from feedsvc.config import Settings
 from feedsvc.dates import format_wita, relative_age, to_wita
 from feedsvc.feeds import Rendered, feed_url, respond
 from feedsvc.models import Article
+from feedsvc.opml import Outline, write_opml
 from feedsvc.render import FORMATS, MEDIA_TYPES, last_updated
 from feedsvc.sanitize import html_to_text, summarize
 from feedsvc.store import Category
@@ -234,31 +233,20 @@ def render_opml(
     The dates are the newest article's, not the clock's, so the bytes (and the
     ETag) only change when the store does; an empty store has no dates.
     """
-    root = etree.Element("opml", version="2.0")
-    head = etree.SubElement(root, "head")
-    etree.SubElement(head, "title").text = settings.service.title
-    if updated is not None:
-        stamp = format_datetime(to_wita(updated).replace(microsecond=0))
-        etree.SubElement(head, "dateCreated").text = stamp
-        etree.SubElement(head, "dateModified").text = stamp
-    etree.SubElement(head, "docs").text = OPML_DOCS
-    body = etree.SubElement(root, "body")
-    _outline(body, settings, None, ALL_NAME)
-    for category in categories:
-        _outline(body, settings, category.slug, category.name)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    feeds = [(None, ALL_NAME), *((c.slug, c.name) for c in categories)]
+    outlines = [_outline(settings, slug, name) for slug, name in feeds]
+    modified = to_wita(updated) if updated is not None else None
+    return write_opml(outlines, title=settings.service.title, modified=modified)
 
 
-def _outline(body: etree._Element, settings: Settings, slug: str | None, name: str) -> None:
+def _outline(settings: Settings, slug: str | None, name: str) -> Outline:
     title = f"{settings.service.title} — {name}"
-    etree.SubElement(
-        body,
-        "outline",
-        type="rss",
+    return Outline(
         text=title,
         title=title,
-        xmlUrl=feed_url(settings, slug, "rss"),
-        htmlUrl=_site_url(settings, ""),
+        type="rss",
+        xml_url=feed_url(settings, slug, "rss"),
+        html_url=_site_url(settings, ""),
     )
 
 
