@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import random
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -42,6 +44,7 @@ MAX_PAGES_PER_POLL = 30  # article pages an html source may fetch in one poll
 PAGE_CONCURRENCY = 4
 SEEN_KEEP = 5000  # article URLs remembered per html source
 THREAD_PARSE_BYTES = 64 * 1024  # larger bodies are parsed off the event loop
+POOL_PARSE_BYTES = 16 * 1024  # with a parse pool, bodies this large are parsed there
 FUTURE_SLACK = timedelta(minutes=10)
 
 
@@ -116,8 +119,11 @@ class Ingestor:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         on_change: Callable[[set[str | None]], None] | None = None,
+        parse_pool: Executor | None = None,
     ) -> None:
         self.on_change = on_change  # told which categories changed (WebSub pings)
+        # A process pool parses many changed feeds on every core (docs/BENCHMARKS.md).
+        self.parse_pool = parse_pool
         self.store = store
         self.registry = registry
         self.fetcher = fetcher
@@ -165,9 +171,23 @@ class Ingestor:
     async def _parse_feed(self, fetch: FetchResult, now: float) -> ParsedFeed:
         when = datetime.fromtimestamp(now, UTC)
         args = (fetch.body, dict(fetch.headers), fetch.url)
+        if self.parse_pool is not None and len(fetch.body) >= POOL_PARSE_BYTES:
+            return await self._parse_in_pool(self.parse_pool, args, when)
         if len(fetch.body) >= THREAD_PARSE_BYTES:
             return await asyncio.to_thread(parse_feed, *args, now=when)
         return parse_feed(*args, now=when)
+
+    async def _parse_in_pool(
+        self, pool: Executor, args: tuple[bytes, dict[str, str], str], when: datetime
+    ) -> ParsedFeed:
+        call = functools.partial(parse_feed, *args, now=when)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, call)
+        except BrokenExecutor:
+            # A pool worker died (killed, out of memory): parse here from now on.
+            log.error("feed parse pool is broken; parsing in threads from now on")
+            self.parse_pool = None
+            return await asyncio.to_thread(call)
 
     async def store_entries(
         self, entries: Iterable[Entry], source: Source, primed: bool, now: float

@@ -31,7 +31,6 @@ HTML_TYPE = "text/html; charset=utf-8"
 # No registered type exists; the OPML 2.0 spec (note 8) names text/x-opml, and feed
 # readers sniff the XML either way.
 OPML_TYPE = "text/x-opml; charset=utf-8"
-OPML_DOCS = "http://opml.org/spec2.opml"
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 ALL_NAME = "Semua berita"
 
