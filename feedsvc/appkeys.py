@@ -17,7 +17,7 @@ from feedsvc.config import Settings
 from feedsvc.store import Store
 
 if TYPE_CHECKING:
-    from feedsvc.feeds import FeedCache
+    from feedsvc.feeds import FeedCache, VersionReader
     from feedsvc.metrics import Metrics
     from feedsvc.websub import WebSubPinger
 
@@ -28,5 +28,6 @@ STORE = web.AppKey("store", Store)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 POLLER = web.AppKey("poller", asyncio.Task)
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("feed_cache")
+FEED_VERSIONS: web.AppKey[VersionReader] = web.AppKey("feed_versions")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBSUB: web.AppKey[WebSubPinger] = web.AppKey("websub")

@@ -33,6 +33,7 @@ from feedsvc.render import (
     last_updated,
     render,
 )
+from feedsvc.store import Store
 
 CACHE_CONTROL = "public, max-age=60"
 CACHE_ENTRIES = 512
@@ -60,6 +61,49 @@ class Rendered:
             etag_gzip=f'"{digest}-gz"',
             last_modified=last_modified.replace(microsecond=0),
         )
+
+
+class VersionReader:
+    """Feed requests that arrive in one event-loop tick share one Redis read.
+
+    Each request joins the batch that is still open when it arrives; the read is
+    sent after the batch closes, so every request still sees every change made
+    before it arrived.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._batch: dict[str | None, asyncio.Future[int | None]] | None = None
+        self._reads: set[asyncio.Task[None]] = set()  # strong references while in flight
+
+    async def version(self, slug: str | None) -> int | None:
+        loop = asyncio.get_running_loop()
+        if self._batch is None:
+            self._batch = {}
+            loop.call_soon(self._close)
+        future = self._batch.get(slug)
+        if future is None:
+            future = self._batch[slug] = loop.create_future()
+        return await asyncio.shield(future)
+
+    def _close(self) -> None:
+        batch, self._batch = self._batch or {}, None
+        task = asyncio.get_running_loop().create_task(self._read(batch))
+        self._reads.add(task)
+        task.add_done_callback(self._reads.discard)
+
+    async def _read(self, batch: dict[str | None, asyncio.Future[int | None]]) -> None:
+        try:
+            versions = await self.store.feed_versions(list(batch))
+        except Exception as exc:
+            for future in batch.values():
+                if not future.done():
+                    future.set_exception(exc)
+                    future.exception()  # each waiter re-raises it
+            return
+        for future, version in zip(batch.values(), versions, strict=True):
+            if not future.done():
+                future.set_result(version)
 
 
 class FeedCache:
@@ -104,6 +148,7 @@ class FeedCache:
 
 def add_routes(app: web.Application) -> None:
     app[appkeys.FEED_CACHE] = FeedCache()
+    app.on_startup.append(_start_version_reader)
     router = app.router
     router.add_get("/feeds/{file}", feed_by_file)
     for path, fmt in (("/feed", "rss"), ("/feed/rss2", "rss"), ("/feed/atom", "atom")):
@@ -112,6 +157,10 @@ def add_routes(app: web.Application) -> None:
     for suffix, fmt in (("feed", "rss"), ("feed/rss2", "rss"), ("feed/atom", "atom")):
         for variant in (suffix, suffix + "/"):
             router.add_get(f"/category/{{slug}}/{variant}", _fixed("", fmt))
+
+
+async def _start_version_reader(app: web.Application) -> None:
+    app[appkeys.FEED_VERSIONS] = VersionReader(app[appkeys.STORE])
 
 
 def _fixed(
@@ -138,10 +187,11 @@ async def feed_by_file(request: web.Request) -> web.StreamResponse:
 async def serve_feed(request: web.Request, slug: str | None, fmt: str) -> web.StreamResponse:
     settings = request.app[appkeys.SETTINGS]
     page, limit = page_and_limit(request, settings)
-    store = request.app[appkeys.STORE]
-    if slug is not None and (not is_slug(slug) or await store.category(slug) is None):
+    if slug is not None and not is_slug(slug):
         raise web.HTTPNotFound(text="no such category\n")
-    [version] = await store.versions([slug])
+    version = await request.app[appkeys.FEED_VERSIONS].version(slug)
+    if version is None:
+        raise web.HTTPNotFound(text="no such category\n")
 
     async def build() -> Rendered:
         return await render_feed(request.app, slug, fmt, page, limit)

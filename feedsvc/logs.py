@@ -47,3 +47,7 @@ def setup_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> Non
     # Request lines of the HTTP clients are noise at INFO and may carry tokens.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # One access-log line per request costs a third of a feed hit's CPU
+    # (docs/BENCHMARKS.md); /metrics counts requests anyway. `-v` turns it on.
+    access = logging.INFO if level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("aiohttp.access").setLevel(access)

@@ -49,8 +49,20 @@ class Metrics:
             "feedsvc_sources_failing", "Sources whose last poll failed", registry=r
         )
 
+        self._hit, self._miss = self.cache.labels("hit"), self.cache.labels("miss")
+        self._by_route: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+
     def render_cache(self, hit: bool) -> None:
-        self.cache.labels("hit" if hit else "miss").inc()
+        (self._hit if hit else self._miss).inc()
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        # labels() is a dict lookup plus locking; keep the children (hot path).
+        children = self._by_route.get((route, status))
+        if children is None:
+            children = (self.requests.labels(route, str(status)), self.latency.labels(route))
+            self._by_route[(route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 @web.middleware
@@ -71,8 +83,7 @@ async def count_requests(
         status = exc.status
         raise
     finally:
-        metrics.requests.labels(name, str(status)).inc()
-        metrics.latency.labels(name).observe(time.perf_counter() - started)
+        metrics.observe(name, status, time.perf_counter() - started)
 
 
 async def metrics_view(request: web.Request) -> web.Response:

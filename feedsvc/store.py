@@ -300,6 +300,19 @@ class Store:
     async def count(self, category: str | None = None) -> int:
         return await self.redis.zcard(keys.category(_checked_slug(category)))
 
+    async def feed_versions(self, slugs: list[str | None]) -> list[int | None]:
+        """Change counters in one read; None for a category that does not exist.
+
+        The upsert script creates a category's name and counter together and
+        nothing deletes them, so a counter is also proof that the category exists.
+        """
+        fields = [keys.ALL_VERSION_FIELD if s is None else _checked_slug(s) for s in slugs]
+        values = await self.redis.hmget(keys.VERSIONS, fields)
+        return [
+            0 if v is None and s is None else (int(v) if v is not None else None)
+            for s, v in zip(slugs, values, strict=True)
+        ]
+
     async def versions(self, slugs: list[str | None]) -> list[int]:
         """Change counters; any store change touching a category bumps its counter."""
         fields = [keys.ALL_VERSION_FIELD if s is None else _checked_slug(s) for s in slugs]

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from feedsvc import appkeys
 from feedsvc.config import FeedsSettings, RedisSettings, ServiceSettings, Settings
+from feedsvc.feeds import VersionReader
 from feedsvc.models import Article, stable_id
 from feedsvc.store import Store
 from feedsvc.web import make_app
@@ -293,3 +294,22 @@ async def test_empty_category_feed_and_metrics(client, store) -> None:
     assert "feedsvc_articles_stored 2.0" in text
     assert 'feedsvc_http_requests_total{route="/feeds/{file}",status="200"}' in text
     assert 'feedsvc_render_cache_total{result="miss"}' in text
+
+
+async def test_requests_in_one_tick_share_one_version_read(store) -> None:
+    await fill(store, 1)
+    reads: list[list] = []
+    real = store.feed_versions
+
+    async def counting(slugs):
+        reads.append(list(slugs))
+        return await real(slugs)
+
+    store.feed_versions = counting
+    reader = VersionReader(store)
+    got = await asyncio.gather(*(reader.version(s) for s in ["kaltara", None, "kaltara", "nope"]))
+    assert reads == [["kaltara", None, "nope"]]
+    assert got[0] == got[2] > 0 and got[1] > 0 and got[3] is None
+    await store.upsert(article(7))
+    assert await reader.version("kaltara") == got[0] + 1  # a change before the request is seen
+    assert len(reads) == 2
