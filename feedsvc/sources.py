@@ -21,6 +21,7 @@ from feedsvc.models import Source, SourceStatus, slugify
 
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _STATUS_FIELDS = {f.name: f for f in dataclasses.fields(SourceStatus)}
+_SAVED_FIELDS = [name for name in _STATUS_FIELDS if name != "name"]
 
 
 class SourceError(ValueError):
@@ -103,12 +104,9 @@ class SourceRegistry:
         return [_decode_status(n, r) for n, r in zip(names, raw, strict=True)]
 
     async def save_status(self, status: SourceStatus) -> None:
-        mapping = {k: _encode_value(v) for k, v in dataclasses.asdict(status).items()}
-        mapping.pop("name")
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(keys.source_status(status.name))
-            pipe.hset(keys.source_status(status.name), mapping=mapping)
-            await pipe.execute()
+        # Every field is written each time, so one HSET replaces the whole status.
+        mapping = {name: _encode_value(getattr(status, name)) for name in _SAVED_FIELDS}
+        await self.redis.hset(keys.source_status(status.name), mapping=mapping)
 
 
 def _encode_value(value: Any) -> str:
