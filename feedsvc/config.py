@@ -74,6 +74,7 @@ class PollSettings:
     timeout: float = 20
     max_bytes: int = 5_000_000
     user_agent: str = "feedsvc/VERSION (+base_url)"
+    parse_processes: int = 2
 
 
 @dataclass(frozen=True)
@@ -295,6 +296,8 @@ def _check_values(s: Settings, where: str) -> None:
             fail(f"poll.{key}", "must be a positive number of seconds")
     if s.poll.max_bytes < 1024:
         fail("poll.max_bytes", "must be at least 1024")
+    if not 0 <= s.poll.parse_processes <= 64:
+        fail("poll.parse_processes", "must be between 0 and 64")
     _check_sources(s.sources, fail)
     _check_telegram(s.telegram, fail)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -121,7 +123,10 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     fetcher = Fetcher(
         app[appkeys.HTTP], timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
     )
-    ingestor = Ingestor(store, registry, fetcher, settings, on_change=changed_callback(app))
+    pool = parse_pool(settings.poll.parse_processes)
+    ingestor = Ingestor(
+        store, registry, fetcher, settings, on_change=changed_callback(app), parse_pool=pool
+    )
     poller = Poller(
         Schedule(redis), registry.all, ingestor.poll_and_record, registry.status,
         timeout=settings.poll.timeout,
@@ -135,6 +140,25 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def parse_pool(processes: int) -> ProcessPoolExecutor | None:
+    """Processes for parsing large feeds: every core, and no event-loop stalls.
+
+    Workers start on first use, so a service whose feeds are all small never
+    starts one.
+    """
+    if processes <= 0:
+        return None
+    context = multiprocessing.get_context("spawn")  # no forked copy of our loop and sockets
+    return ProcessPoolExecutor(processes, mp_context=context, initializer=_ignore_sigint)
+
+
+def _ignore_sigint() -> None:
+    # A Ctrl-C reaches the whole process group; the parent decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 async def bot_ctx(app: web.Application) -> AsyncIterator[None]:

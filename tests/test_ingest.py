@@ -13,7 +13,7 @@ import brotli
 import pytest
 from redis.asyncio import Redis
 
-from feedsvc import ingest, keys
+from feedsvc import ingest, keys, lifecycle
 from feedsvc.config import PollSettings, Settings
 from feedsvc.fetch import Fetcher, new_session
 from feedsvc.ingest import Ingestor
@@ -280,3 +280,26 @@ async def test_compressed_responses(site: Site, ingestor: Ingestor, coding: str)
     assert status.failures == 0, status.last_error
     assert await ingestor.store.count(None) == 2
     assert coding in site.hits_for("/feed/")[0].headers["Accept-Encoding"]
+
+
+async def test_large_feeds_parse_in_the_process_pool(site: Site, ingestor: Ingestor) -> None:
+    pool = lifecycle.parse_pool(1)
+    ingestor.parse_pool = pool
+    try:
+        many = items(60, site)
+        many = [
+            dataclasses.replace(i, content="<p>" + "Isi berita panjang. " * 40 + "</p>")
+            for i in many
+        ]
+        site.routes["/big/"] = Page(rss(many))
+        site.routes["/broken/"] = Page(
+            b"<html><body>" + b"<p>bukan feed</p>" * 2000 + b"</body></html>"
+        )
+        assert len(site.routes["/big/"].body) > ingest.POOL_PARSE_BYTES
+        status = await poll(ingestor, Source("big", site.url("/big/")))
+        assert status.failures == 0 and await ingestor.store.count(None) == 60
+        broken = await poll(ingestor, Source("broken", site.url("/broken/")))
+        assert broken.failures == 1 and "not a feed" in broken.last_error
+        assert ingestor.parse_pool is pool  # a parse error is the source's, not the pool's
+    finally:
+        pool.shutdown(wait=True)
