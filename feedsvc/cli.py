@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -33,11 +32,11 @@ from redis.asyncio import Redis
 from feedsvc import __version__, keys
 from feedsvc.api import source_json
 from feedsvc.config import SOURCE_KINDS, ConfigError, Settings, load_settings
-from feedsvc.fetch import Fetcher, FetchError, FetchResult, new_session
-from feedsvc.ingest import Counts, Ingestor
+from feedsvc.fetch import Fetcher, FetchError, new_session
+from feedsvc.ingest import Ingestor
 from feedsvc.lifecycle import StartupError, open_redis, serve
 from feedsvc.logs import setup_logging
-from feedsvc.models import Article, Source, SourceStatus, identity_key, slugify
+from feedsvc.models import Source, SourceStatus, identity_key, slugify
 from feedsvc.opml import (
     OpmlDocument,
     OpmlError,
@@ -47,16 +46,10 @@ from feedsvc.opml import (
     source_outline,
     write_opml,
 )
-from feedsvc.parse import (
-    ParseError,
-    find_article_links,
-    is_post_link,
-    parse_article_page,
-    parse_feed,
-)
+from feedsvc.parse import ParseError
 from feedsvc.scheduler import SYNC_EVERY
 from feedsvc.sources import SOURCE_NAME, SourceError, SourceRegistry, check_source
-from feedsvc.store import Store, Upserted, UpsertStatus
+from feedsvc.store import Store
 from feedsvc.web import make_app
 
 PROGRESS_MIN = 200  # outlines; smaller imports finish before a bar would help
@@ -396,47 +389,25 @@ def _ingest_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
-class CountingStore(Store):
-    """A Store that keeps what each upsert did: `Ingestor.poll` reports only new articles."""
-
-    def __init__(self, redis: Redis, retention: int) -> None:
-        super().__init__(redis, retention=retention)
-        self.results: list[Upserted] = []
-
-    async def upsert_many(self, articles: list[tuple[Article, bool]]) -> list[Upserted]:
-        results = await super().upsert_many(articles)
-        self.results.extend(results)
-        return results
-
-    def counts(self) -> Counts:
-        tally = {s: 0 for s in UpsertStatus}
-        for result in self.results:
-            tally[result.status] += 1
-        return Counts(
-            new=tally[UpsertStatus.NEW],
-            updated=tally[UpsertStatus.UPDATED],
-            unchanged=tally[UpsertStatus.UNCHANGED],
-            old=tally[UpsertStatus.OLD],
-        )
-
-
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     source = _ingest_source(settings, args)
 
     async def work(redis: Redis) -> int:
-        store = CountingStore(redis, settings.store.retention)
         registry = SourceRegistry(redis, settings)
+        store = Store(redis, retention=settings.store.retention)
         async with new_session(settings.user_agent) as session:
             fetcher = Fetcher(
                 session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
             )
             ingestor = Ingestor(store, registry, fetcher, settings)
             try:
-                what = await _ingest_once(ingestor, source, args.kind, args.push)
+                what, counts = await ingestor.ingest_once(source, args.kind, args.push)
+            except (FetchError, ParseError) as exc:
+                raise CommandError(f"{source.url}: {exc}") from None
             finally:
                 await _forget_pages(registry, source.name)
-        print(f"{source.url}: {what}, as source {source.name}: {store.counts()}")
-        if store.counts().new and not args.push:
+        print(f"{source.url}: {what}, as source {source.name}: {counts}")
+        if counts.new and not args.push:
             print("New articles are stored, not pushed; add --push to push the fresh ones.")
         return 0
 
@@ -487,69 +458,11 @@ def _host_name(url: str) -> str:
     return host if SOURCE_NAME.match(host) else "ingest"
 
 
-async def _ingest_once(ingestor: Ingestor, source: Source, kind: str, push: bool) -> str:
-    """Fetch and store once; returns what the URL turned out to be."""
-    if kind != "auto":
-        await _poll_once(ingestor, source, push)
-        return "a feed" if kind == "feed" else "a listing page"
-    try:
-        fetch = await ingestor.fetcher.get(source.url)
-    except FetchError as exc:
-        raise CommandError(f"{source.url}: {exc}") from None
-    now = time.time()
-    try:
-        parsed = parse_feed(fetch.body, dict(fetch.headers), fetch.url, now=_utc(now))
-    except ParseError:
-        return await _ingest_page(ingestor, source, fetch, push, now)
-    await ingestor.store_entries(parsed.entries, source, push, now)
-    return "a feed"
-
-
-async def _ingest_page(
-    ingestor: Ingestor, source: Source, fetch: FetchResult, push: bool, now: float
-) -> str:
-    """Not a feed: one article, or a listing page of them.
-
-    An article page links to other posts too ("Recent Posts"), so a page whose own
-    URL looks like a post and that reads as an article is taken as that article,
-    unless a link selector says the page is a listing.
-    """
-    headers = dict(fetch.headers)
-    article = parse_article_page(fetch.body, headers, fetch.url, now=_utc(now))
-    own_url = (article.canonical or article.link) if article else ""
-    if article is None or source.link_selector or not is_post_link(own_url, fetch.url):
-        try:
-            links = find_article_links(fetch.body, headers, fetch.url, source.link_selector)
-        except ParseError as exc:
-            raise CommandError(f"{source.url}: {exc}") from None
-        if links:
-            # Ingestor.poll fetches the page again: it owns the page-by-page work.
-            await _poll_once(ingestor, dataclasses.replace(source, kind="html"), push)
-            return f"a listing page with {len(links)} article links"
-    if article is None:
-        raise CommandError(f"{source.url}: not a feed, and no article or article links on it")
-    await ingestor.store_entries([article], source, push, now)
-    return "an article page"
-
-
-async def _poll_once(ingestor: Ingestor, source: Source, push: bool) -> None:
-    # The status is not saved: the source is not scheduled, and a real source of the
-    # same name must keep its own validators and backoff. A fresh status means a
-    # full (unconditional) fetch; `primed` decides whether new articles are pushable.
-    status = await ingestor.poll(source, SourceStatus(source.name, primed=push))
-    if status.failures:
-        raise CommandError(f"{source.url}: {status.last_error}")
-
-
 async def _forget_pages(registry: SourceRegistry, name: str) -> None:
     # The listing path remembers fetched pages per source; a one-off name should not
     # leave that behind (nor make the next ingest of the same page skip them).
     if await registry.get(name) is None:
         await registry.redis.delete(keys.source_seen(name))
-
-
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 # --- import-opml / export-opml ---------------------------------------------------------

@@ -29,6 +29,7 @@ from feedsvc.parse import (
     ParsedFeed,
     ParseError,
     find_article_links,
+    is_post_link,
     parse_article_page,
     parse_feed,
 )
@@ -142,13 +143,63 @@ class Ingestor:
         return status
 
     async def poll(self, source: Source, status: SourceStatus) -> SourceStatus:
+        """One scheduled poll; any failure of the source ends up in the status."""
+        return (await self.poll_counted(source, status))[0]
+
+    async def poll_counted(
+        self, source: Source, status: SourceStatus
+    ) -> tuple[SourceStatus, Counts]:
         now = self.clock()
         status = _current_target(source, status)
         try:
             outcome = await self._poll(source, status, now)
         except (FetchError, ParseError) as exc:
-            return self._failed(source, status, now, exc)
-        return self._succeeded(source, status, now, outcome)
+            return self._failed(source, status, now, exc), Counts()
+        return self._succeeded(source, status, now, outcome), outcome.counts
+
+    async def ingest_once(self, source: Source, kind: str, primed: bool) -> tuple[str, Counts]:
+        """`feedsvc ingest URL`: fetch once, store, say what the URL turned out to be.
+
+        `kind` "auto" tries a feed, then an article page, then a listing page. The
+        source is not scheduled and its status is not kept. Raises FetchError or
+        ParseError when nothing could be stored.
+        """
+        if kind != "auto":
+            fresh = SourceStatus(source.name, primed=primed)
+            status, counts = await self.poll_counted(dataclasses.replace(source, kind=kind), fresh)
+            if status.failures:
+                raise FetchError(status.last_error)
+            return ("a feed" if kind == "feed" else "a listing page"), counts
+        now = self.clock()
+        fetch = await self.fetcher.get(source.url)
+        try:
+            parsed = await self._parse_feed(fetch, now)
+        except ParseError:
+            return await self._ingest_page(source, fetch, primed, now)
+        return "a feed", await self.store_entries(parsed.entries, source, primed, now)
+
+    async def _ingest_page(
+        self, source: Source, fetch: FetchResult, primed: bool, now: float
+    ) -> tuple[str, Counts]:
+        """Not a feed: one article, or a listing of them.
+
+        An article page links to other posts too ("Recent Posts"), so a page whose
+        own URL looks like a post and that reads as an article is that article,
+        unless a link selector says the page is a listing.
+        """
+        headers = dict(fetch.headers)
+        when = datetime.fromtimestamp(now, UTC)
+        article = parse_article_page(fetch.body, headers, fetch.url, now=when)
+        own_url = (article.canonical or article.link) if article else ""
+        if article is None or source.link_selector or not is_post_link(own_url, fetch.url):
+            links = _article_links(source, fetch)
+            if links:
+                status = SourceStatus(source.name, primed=primed)
+                counts = await self._ingest_links(source, status, links, now)
+                return f"a listing page with {len(links)} article links", counts
+        if article is None:
+            raise ParseError("not a feed, and no article or article links on it")
+        return "an article page", await self.store_entries([article], source, primed, now)
 
     async def _poll(self, source: Source, status: SourceStatus, now: float) -> PollOutcome:
         fetch = await self.fetcher.get(
@@ -221,8 +272,11 @@ class Ingestor:
     async def _ingest_listing(
         self, source: Source, status: SourceStatus, fetch: FetchResult, now: float
     ) -> Counts:
-        headers = dict(fetch.headers)
-        links = find_article_links(fetch.body, headers, fetch.url, source.link_selector)
+        return await self._ingest_links(source, status, _article_links(source, fetch), now)
+
+    async def _ingest_links(
+        self, source: Source, status: SourceStatus, links: list[str], now: float
+    ) -> Counts:
         fresh = await self._unseen(source, links)
         pages = await self._fetch_pages(source, fresh[:MAX_PAGES_PER_POLL], now)
         return await self.store_entries(pages, source, status.primed, now)
@@ -321,6 +375,11 @@ class Ingestor:
             "source %s: moved permanently from %s to %s", source.name, status.url, fetch.moved_to
         )
         return dataclasses.replace(status, url=fetch.moved_to)
+
+
+def _article_links(source: Source, fetch: FetchResult) -> list[str]:
+    headers = dict(fetch.headers)
+    return find_article_links(fetch.body, headers, fetch.url, source.link_selector)
 
 
 def _current_target(source: Source, status: SourceStatus) -> SourceStatus:
