@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from feedsvc import __version__, keys
 from feedsvc.api import source_json
 from feedsvc.config import SOURCE_KINDS, ConfigError, Settings, load_settings
+from feedsvc.dates import duration
 from feedsvc.fetch import Fetcher, FetchError, new_session
 from feedsvc.ingest import Ingestor
 from feedsvc.lifecycle import StartupError, open_redis, serve
@@ -255,15 +256,6 @@ def source_state(status: SourceStatus) -> str:
     if status.last_success is None:
         return "never polled"
     return "ok"
-
-
-def duration(seconds: float) -> str:
-    """300 -> "5m", 90 -> "1.5m", 7200 -> "2h", 45 -> "45s"."""
-    if seconds < 60:
-        return f"{seconds:g}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.4g}m"
-    return f"{seconds / 3600:.4g}h"
 
 
 def ago(ts: float | None, now: float, tz: tzinfo) -> str:

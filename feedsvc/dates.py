@@ -264,3 +264,17 @@ def format_wita_short(dt: datetime) -> str:
     local = to_wita(dt)
     month = MONTH_SHORT_NAMES[local.month - 1]
     return f"{local.day} {month} {local.year} {local:%H:%M} WITA"
+
+
+def duration(seconds: float) -> str:
+    """A poll interval or wait, short: 45 -> "45s", 90 -> "1.5m", 7200 -> "2h"."""
+    if seconds < 60:
+        return f"{_short(seconds)}s"
+    if seconds < 3600:
+        return f"{_short(seconds / 60)}m"
+    return f"{_short(seconds / 3600)}h"
+
+
+def _short(value: float) -> str:
+    # One decimal below 10 (1.5m), whole numbers above (168h), never 1.7e+02.
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from feedsvc import keys
 from feedsvc.config import Settings
+from feedsvc.dates import duration
 from feedsvc.fetch import Fetcher, FetchError, FetchResult
 from feedsvc.models import Article, Source, SourceStatus, slugify, stable_id
 from feedsvc.parse import (
@@ -330,7 +331,7 @@ class Ingestor:
         )
         log.warning(
             "source %s: %s (failure %d; next try in %s)",
-            source.name, exc, failures, _duration(next_poll - now),
+            source.name, exc, failures, duration(next_poll - now),
         )  # fmt: skip
         return dataclasses.replace(
             status,
@@ -401,11 +402,3 @@ def _count(statuses: Iterable[UpsertStatus]) -> Counts:
         tally[UpsertStatus.UNCHANGED],
         tally[UpsertStatus.OLD],
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from feedsvc import dates
 from feedsvc.dates import (
     WITA,
+    duration,
     format_wita,
     format_wita_short,
     parse_date,
@@ -290,3 +291,11 @@ def test_wita_falls_back_to_a_fixed_offset_without_tzdata(monkeypatch: pytest.Mo
     moment = datetime(2025, 9, 25, tzinfo=zone)
     assert moment.utcoffset() == timedelta(hours=8)
     assert moment.tzname() == "WITA"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.5, "0.5s"), (45, "45s"), (90, "1.5m"), (301.7, "5m"), (7200, "2h"), (604800, "168h")],
+)
+def test_duration(seconds: float, text: str) -> None:
+    assert duration(seconds) == text
