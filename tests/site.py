@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 from html import escape
-from pathlib import Path
 
+import pytest
 from aiohttp import web
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seed-article.txt"
+from tests.conftest import SHARED
+
+SEED = SHARED / "fixtures" / "seed-article.txt"
 
 
 @dataclass
@@ -107,6 +109,8 @@ def rss(items: list[Item], *, title: str = "Jurnal Kaltara", link: str = "", ttl
 
 def seed_text() -> tuple[str, list[str]]:
     """The seed article's title and body paragraphs."""
+    if not SEED.is_file():
+        pytest.skip(f"seed article not found next to the repository ({SEED})")
     lines = [ln.strip() for ln in SEED.read_text().splitlines() if ln.strip()]
     title = lines[1]
     body = lines[2 : lines.index("Wira")]

@@ -19,9 +19,10 @@ from feedsvc.parse import (
     parse_feed,
 )
 from feedsvc.sanitize import html_to_text
+from tests.conftest import SHARED
 
 DATA = Path(__file__).resolve().parent / "data"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "feedparser"
+CORPUS = SHARED / "corpora" / "feedparser"
 NOW = datetime(2025, 9, 25, 12, 0, tzinfo=UTC)
 UNSAFE = re.compile(r"<script|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 
@@ -343,7 +344,7 @@ def test_seed_article_body_is_the_article_only() -> None:
 
 
 def test_seed_article_body_is_the_seed_text() -> None:
-    seed = CORPUS.parents[1] / "fixtures" / "seed-article.txt"
+    seed = SHARED / "fixtures" / "seed-article.txt"
     if not seed.is_file():
         pytest.skip(f"seed article not found ({seed})")
     text = seed.read_text(encoding="utf-8")

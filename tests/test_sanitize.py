@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
@@ -18,10 +17,11 @@ from feedsvc.sanitize import (
     strip_control_chars,
     summarize,
 )
+from tests.conftest import SHARED
 
 BASE = "https://www.jurnalkaltara.com/2025/09/berita/"
 REL = 'rel="noopener noreferrer nofollow"'
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "feedparser"
+CORPUS = SHARED / "corpora" / "feedparser"
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
