@@ -6,6 +6,7 @@ database, because every test flushes it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -16,9 +17,11 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from feedsvc.config import FeedsSettings, RedisSettings, ServiceSettings, Settings
 from feedsvc.redis_conn import client_from_url
 from feedsvc.redis_server import redis_server_binary
 from feedsvc.store import Store
+from feedsvc.web import make_app
 
 # The steering repo's shared folder (the feedparser corpus, the seed article) sits
 # next to this repository; FEEDSVC_SHARED points elsewhere. Tests that need it
@@ -97,6 +100,26 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 @pytest.fixture
 async def store(redis: Redis) -> Store:
     return Store(redis, retention=1000)
+
+
+BASE = "https://berita.example"  # service.base_url of the web tests
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    """Settings for web tests: the session Redis, a fixed base URL, small pages."""
+    return dataclasses.replace(
+        Settings(),
+        service=ServiceSettings(base_url=BASE),
+        redis=RedisSettings(url=redis_url),
+        feeds=FeedsSettings(default_limit=5, max_limit=50),
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client, redis: Redis, settings: Settings):
+    """The whole web application on the session Redis (flushed first)."""
+    return await aiohttp_client(make_app(settings))
 
 
 @pytest.fixture

@@ -12,16 +12,15 @@ import feedparser
 import orjson
 import pytest
 from lxml import etree
-from redis.asyncio import Redis
 
 from feedsvc import appkeys
-from feedsvc.config import FeedsSettings, RedisSettings, ServiceSettings, Settings
+from feedsvc.config import FeedsSettings
 from feedsvc.feeds import VersionReader
 from feedsvc.models import Article, stable_id
 from feedsvc.store import Store
 from feedsvc.web import make_app
+from tests.conftest import BASE
 
-BASE = "https://berita.example"
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -37,26 +36,6 @@ def article(n: int, cats=("KALTARA",), **kw) -> Article:
     }
     fields.update(kw)
     return Article(id=stable_id(link), link=link, categories=cats, source="test", **fields)
-
-
-@pytest.fixture
-def settings(redis_url: str) -> Settings:
-    return dataclasses.replace(
-        Settings(),
-        service=ServiceSettings(base_url=BASE),
-        redis=RedisSettings(url=redis_url),
-        feeds=FeedsSettings(default_limit=5, max_limit=50),
-    )
-
-
-@pytest.fixture
-async def client(aiohttp_client, redis: Redis, settings: Settings):
-    return await aiohttp_client(make_app(settings))
-
-
-@pytest.fixture
-async def store(redis: Redis) -> Store:
-    return Store(redis)
 
 
 async def fill(store: Store, n: int, cats=("KALTARA",)) -> None:

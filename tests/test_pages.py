@@ -5,17 +5,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from lxml import etree, html
-from redis.asyncio import Redis
 
-from feedsvc.config import FeedsSettings, RedisSettings, ServiceSettings, Settings
+from feedsvc.config import Settings
 from feedsvc.models import Article, stable_id
 from feedsvc.pages import render_index, render_opml
 from feedsvc.store import Category, Store
-from feedsvc.web import make_app
+from tests.conftest import BASE
 
-BASE = "https://berita.example"
 LEAD = (
     "TANJUNG SELOR - Bupati Bulungan, Syarwani, S.Pd, M.Si menandatangani nota "
     "kesepakatan (MoU) dengan Badan Pertanahan Nasional untuk mengintegrasikan data "
@@ -33,26 +30,6 @@ def article(n: int, published: datetime, cats=("KALTARA",), **kw) -> Article:
     fields = {"title": f"Berita {n}", "summary": LEAD, "author": "Wira", "published": published}
     fields.update(kw)
     return Article(id=stable_id(link), link=link, categories=cats, source="test", **fields)
-
-
-@pytest.fixture
-def settings(redis_url: str) -> Settings:
-    return dataclasses.replace(
-        Settings(),
-        service=ServiceSettings(base_url=BASE),
-        redis=RedisSettings(url=redis_url),
-        feeds=FeedsSettings(default_limit=5, max_limit=50),
-    )
-
-
-@pytest.fixture
-async def client(aiohttp_client, redis: Redis, settings: Settings):
-    return await aiohttp_client(make_app(settings))
-
-
-@pytest.fixture
-async def store(redis: Redis) -> Store:
-    return Store(redis)
 
 
 async def fill(store: Store) -> datetime:
