@@ -18,7 +18,7 @@ from aiohttp import web
 
 from feedsvc import appkeys
 from feedsvc.dates import WITA, to_wita
-from feedsvc.feeds import feed_url
+from feedsvc.feeds import feed_url, whole_number
 from feedsvc.ingest import article_categories, is_pushable
 from feedsvc.models import Article, is_slug, slugify, stable_id
 from feedsvc.render import FORMATS
@@ -245,9 +245,10 @@ def article_json(article: Article) -> dict[str, Any]:
 def _limit(text: str | None, default: int, most: int) -> int:
     if text is None:
         return default
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text[:7]) <= most:
+    value = whole_number(text, most)
+    if value is None:
         raise BadField("limit", f"limit must be a whole number from 1 to {most}")
-    return int(text)
+    return value
 
 
 async def _cursor(store: Store, text: str | None) -> Cursor | None:

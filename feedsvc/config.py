@@ -25,7 +25,7 @@ from feedsvc import __version__
 SOURCE_KINDS = ("feed", "html")
 TELEGRAM_MODES = ("polling", "webhook")
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
-_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 Fail = typing.Callable[[str, str], typing.NoReturn]
@@ -321,7 +321,7 @@ def _check_sources(sources: tuple[SourceSettings, ...], fail: Fail) -> None:
     seen: set[str] = set()
     for i, src in enumerate(sources):
         key = f"sources[{i}]"
-        if not _SOURCE_NAME.match(src.name):
+        if not SOURCE_NAME.match(src.name):
             fail(f"{key}.name", "must be 1-64 letters, digits, '.', '_' or '-'")
         if src.name in seen:
             fail(f"{key}.name", f"repeats the source name {src.name!r}")

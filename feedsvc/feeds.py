@@ -218,10 +218,18 @@ def _positive(query: object, name: str, default: int, most: int) -> int:
         return default
     if len(values) > 1:
         raise web.HTTPBadRequest(text=f"{name} given more than once\n")
-    text = values[0]
-    if not (text.isascii() and text.isdigit()) or len(text) > 7 or not 1 <= int(text) <= most:
+    value = whole_number(values[0], most)
+    if value is None:
         raise web.HTTPBadRequest(text=f"{name} must be a whole number from 1 to {most}\n")
-    return int(text)
+    return value
+
+
+def whole_number(text: str, most: int) -> int | None:
+    """`text` as a number from 1 to `most`; None for anything else (signs, "1e3", "١")."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        return None
+    value = int(text)
+    return value if 1 <= value <= most else None
 
 
 async def render_feed(

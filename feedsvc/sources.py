@@ -16,10 +16,9 @@ import orjson
 from redis.asyncio import Redis
 
 from feedsvc import keys
-from feedsvc.config import SOURCE_KINDS, Settings
+from feedsvc.config import SOURCE_KINDS, SOURCE_NAME, Settings
 from feedsvc.models import Source, SourceStatus, slugify
 
-SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _STATUS_FIELDS = {f.name: f for f in dataclasses.fields(SourceStatus)}
 _SAVED_FIELDS = [name for name in _STATUS_FIELDS if name != "name"]
 

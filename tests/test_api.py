@@ -176,6 +176,7 @@ async def test_read_api_lists_categories_and_articles(client) -> None:
         ("/api/articles?category=../x", 404, "category"),
         ("/api/articles?limit=0", 400, "limit"),
         ("/api/articles?limit=1000", 400, "limit"),
+        ("/api/articles?limit=00000050000000", 400, "limit"),
         ("/api/articles?before=kemarin", 400, "before"),
         ("/api/articles?before=0123456789abcdef", 400, "before"),
     ],
