@@ -148,6 +148,11 @@ def text_as_html(text: str) -> str:
     return "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs if part)
 
 
+def as_text(value: object) -> str:
+    """`value` when it is a string; feeds put lists, numbers or nothing where text goes."""
+    return value if isinstance(value, str) else ""
+
+
 def one_line(value: object, limit: int = MAX_ERROR_LENGTH) -> str:
     """A message safe for one log line and a status field."""
     text = " ".join(strip_control_chars(str(value)).split())

@@ -22,6 +22,7 @@ from feedsvc.parse.entry import (
     Entry,
     ParsedFeed,
     ParseError,
+    as_text,
     build_entry,
     document_base,
     lower_keys,
@@ -66,7 +67,7 @@ def parse_feed(
         raise ParseError(_why_not_a_feed(result, body, headers))
     feed = result.feed
     return ParsedFeed(
-        title=plain_text(_text(feed.get("title"))),
+        title=plain_text(as_text(feed.get("title"))),
         link=web_url(feed.get("link"), base),
         entries=tuple(_entries(result.entries, base, now)),
         ttl=_ttl_seconds(feed.get("ttl")),
@@ -120,7 +121,7 @@ def _entries(raw_entries: list[Any], base: str, now: datetime | None) -> Iterato
 
 
 def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:
-    guid = _text(raw.get("id"))
+    guid = as_text(raw.get("id"))
     # A permalink guid is already the link (feedparser copies it); a WordPress
     # `?p=123` guid still leads to the post, so it serves when <link> is missing.
     link = web_url(raw.get("link"), base) or web_url(guid, base)
@@ -129,7 +130,7 @@ def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:
         base=base,
         guid=guid,
         link=link,
-        title=_text(raw.get("title")),
+        title=as_text(raw.get("title")),
         categories=_tags(raw),
         author=_author(raw),
         # Atom requires only <updated>, RSS 1.0 items carry dc:date (read as updated).
@@ -148,13 +149,13 @@ def _content_html(raw: Any) -> str:
         return max(as_html, key=len)
     if parts:
         return text_as_html(max((c["value"] for c in parts), key=len))
-    summary = _text(raw.get("summary"))
+    summary = as_text(raw.get("summary"))
     detail = raw.get("summary_detail") or {}
     return summary if detail.get("type") in _HTML_TYPES else text_as_html(summary)
 
 
 def _summary_text(raw: Any) -> str:
-    summary = _text(raw.get("summary"))
+    summary = as_text(raw.get("summary"))
     detail = raw.get("summary_detail") or {}
     return html_to_text(summary) if detail.get("type") in _HTML_TYPES else summary
 
@@ -163,24 +164,24 @@ def _author(raw: Any) -> str:
     """The author's name, never an e-mail address."""
     # Read here, not from author_detail: feedparser's address pattern stops at
     # four-letter top-level domains and cuts "wira@kaltara.news (Wira)" wrongly.
-    text = " ".join(_text(raw.get("author")).split())
+    text = " ".join(as_text(raw.get("author")).split())
     for form in _AUTHOR_FORMS:
         match = form.fullmatch(text)
         if match:
             return match["name"].strip()
     detail = raw.get("author_detail") or {}
-    return text or _text(detail.get("name"))
+    return text or as_text(detail.get("name"))
 
 
 def _tags(raw: Any) -> list[str]:
     # label is Atom's display name; term is all RSS and most Atom feeds give.
     tags = raw.get("tags") or ()
-    return [_text(tag.get("label")) or _text(tag.get("term")) for tag in tags]
+    return [as_text(tag.get("label")) or as_text(tag.get("term")) for tag in tags]
 
 
 def _date(raw: Any, field: str, now: datetime | None) -> datetime | None:
     # dict.get: FeedParserDict would answer "updated" with "published" (deprecated).
-    text = _text(dict.get(raw, field))
+    text = as_text(dict.get(raw, field))
     parsed = dict.get(raw, f"{field}_parsed")
     if parsed is None or _INDONESIAN_ZONE.search(text):
         return parse_date(text, now=now) if text else None
@@ -194,7 +195,3 @@ def _from_struct(value: time.struct_time) -> datetime | None:
         return None
     # The same plausible range parse_date keeps to.
     return found if MIN_YEAR <= found.year <= MAX_YEAR else None
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""

@@ -18,6 +18,7 @@ from feedsvc.parse.entry import (
     Entry,
     ParsedFeed,
     ParseError,
+    as_text,
     build_entry,
     one_line,
     plain_text,
@@ -40,11 +41,11 @@ def parse_json_feed(body: bytes, base: str, *, now: datetime | None = None) -> P
         doc = orjson.loads(body.removeprefix(codecs.BOM_UTF8))
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"not a feed: broken JSON ({one_line(exc)})") from exc
-    if not isinstance(doc, dict) or not _text(doc.get("version")).startswith(VERSION_PREFIX):
+    if not isinstance(doc, dict) or not as_text(doc.get("version")).startswith(VERSION_PREFIX):
         raise ParseError("not a feed: a JSON document that is not a JSON Feed")
     items = doc.get("items")
     return ParsedFeed(
-        title=plain_text(_text(doc.get("title"))),
+        title=plain_text(as_text(doc.get("title"))),
         link=web_url(doc.get("home_page_url"), base),
         entries=tuple(_entries(items if isinstance(items, list) else [], base, now)),
         error="" if isinstance(items, list) else "JSON Feed without an items list",
@@ -59,19 +60,19 @@ def _entries(items: list[Any], base: str, now: datetime | None) -> Iterator[Entr
 
 
 def _entry(item: dict[str, Any], base: str, now: datetime | None) -> Entry | None:
-    text = _text(item.get("content_text"))
-    updated = parse_date(_text(item.get("date_modified")), now=now)
+    text = as_text(item.get("content_text"))
+    updated = parse_date(as_text(item.get("date_modified")), now=now)
     return build_entry(
         base=base,
         guid=_guid(item.get("id")),
         link=web_url(item.get("url"), base) or web_url(item.get("external_url"), base),
-        title=_text(item.get("title")),
+        title=as_text(item.get("title")),
         categories=[tag for tag in item.get("tags") or () if isinstance(tag, str)],
         author=_author(item),
-        published=parse_date(_text(item.get("date_published")), now=now) or updated,
+        published=parse_date(as_text(item.get("date_published")), now=now) or updated,
         updated=updated,
-        summary=_text(item.get("summary")) or text,
-        content_html=_text(item.get("content_html")) or text_as_html(text),
+        summary=as_text(item.get("summary")) or text,
+        content_html=as_text(item.get("content_html")) or text_as_html(text),
     )
 
 
@@ -87,10 +88,6 @@ def _author(item: dict[str, Any]) -> str:
     authors = item.get("authors")
     candidates = authors if isinstance(authors, list) else [item.get("author")]
     for author in candidates:
-        if isinstance(author, dict) and _text(author.get("name")):
+        if isinstance(author, dict) and as_text(author.get("name")):
             return author["name"]
     return ""
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
