@@ -22,11 +22,7 @@ from feedsvc.redis_conn import client_from_url
 from feedsvc.redis_server import redis_server_binary
 from feedsvc.store import Store
 from feedsvc.web import make_app
-
-# The steering repo's shared folder (the feedparser corpus, the seed article) sits
-# next to this repository; FEEDSVC_SHARED points elsewhere. Tests that need it
-# skip with a clear reason when it is absent.
-SHARED = Path(os.environ.get("FEEDSVC_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+from tests.site import Site
 
 
 class RedisProcess:
@@ -100,6 +96,15 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 @pytest.fixture
 async def store(redis: Redis) -> Store:
     return Store(redis, retention=1000)
+
+
+@pytest.fixture
+async def site(aiohttp_server) -> Site:
+    """A WordPress-like news site on loopback (tests/site.py); tests add its pages."""
+    site = Site()
+    server = await aiohttp_server(site.app())
+    site.base = str(server.make_url("")).rstrip("/")
+    return site
 
 
 BASE = "https://berita.example"  # service.base_url of the web tests

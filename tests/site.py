@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 from html import escape
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from tests.conftest import SHARED
-
+# The steering repo's shared folder (the feedparser corpus, the seed article) sits
+# next to this repository; FEEDSVC_SHARED points elsewhere. Tests that need it
+# skip with a clear reason when it is absent.
+SHARED = Path(os.environ.get("FEEDSVC_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 SEED = SHARED / "fixtures" / "seed-article.txt"
 
 

@@ -413,14 +413,6 @@ def test_progress_draws_a_bar_on_a_terminal() -> None:
 # --- ingest -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def site(aiohttp_server) -> Site:
-    site = Site()
-    server = await aiohttp_server(site.app())
-    site.base = str(server.make_url("")).rstrip("/")
-    return site
-
-
 def fresh_items(site: Site, n: int, categories: tuple[str, ...] = ("KALTARA",)) -> list[Item]:
     now = datetime.now(UTC).replace(microsecond=0)
     return [

@@ -23,7 +23,7 @@ from feedsvc.ingest import Ingestor
 from feedsvc.models import Source, SourceStatus
 from feedsvc.sources import SourceRegistry
 from feedsvc.store import Store
-from tests.conftest import SHARED
+from tests.site import SHARED
 
 CORPUS = SHARED / "corpora" / "feedparser"
 HEADER = re.compile(rb"^Header:\s*([A-Za-z-]+):\s*(.*?)\s*$", re.MULTILINE)

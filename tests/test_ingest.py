@@ -26,14 +26,6 @@ NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def site(aiohttp_server) -> Site:
-    site = Site()
-    server = await aiohttp_server(site.app())
-    site.base = str(server.make_url("")).rstrip("/")
-    return site
-
-
-@pytest.fixture
 async def ingestor(redis: Redis) -> AsyncIterator[Ingestor]:
     settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=1.5, max_bytes=100_000))
     session = new_session(settings.user_agent)

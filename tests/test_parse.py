@@ -19,7 +19,7 @@ from feedsvc.parse import (
     parse_feed,
 )
 from feedsvc.sanitize import html_to_text
-from tests.conftest import SHARED
+from tests.site import SHARED
 
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS = SHARED / "corpora" / "feedparser"

@@ -17,7 +17,7 @@ from feedsvc.sanitize import (
     strip_control_chars,
     summarize,
 )
-from tests.conftest import SHARED
+from tests.site import SHARED
 
 BASE = "https://www.jurnalkaltara.com/2025/09/berita/"
 REL = 'rel="noopener noreferrer nofollow"'
