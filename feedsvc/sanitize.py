@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -121,9 +122,23 @@ def absolute_url(url: str, base_url: str) -> str | None:
     except ValueError:  # e.g. "http://[::1" (unclosed IPv6 literal)
         return None
     if scheme in URL_SCHEMES:
-        return joined
+        return joined if _host_accepted(scheme, urlsplit(joined).netloc) else None
     # Relative survives only when there was no absolute base to resolve it against.
     return joined if not scheme and not base_scheme else None
+
+
+@lru_cache(maxsize=4096)
+def _host_accepted(scheme: str, netloc: str) -> bool:
+    """Whether nh3's URL parser takes this host and port, as it will on the next clean.
+
+    nh3 checks a URL before attribute_filter rewrites it, so an address we build
+    (a relative link made absolute) is never checked by it; asking it here keeps
+    clean_html idempotent ("//<script" must not become "https://%3Cscript").
+    """
+    if scheme == "mailto":
+        return True
+    probe = f'<a href="{scheme}://{netloc.replace("&", "&amp;")}/"></a>'
+    return "href=" in nh3.clean(probe, tags={"a"}, attributes={"a": {"href"}}, link_rel=None)
 
 
 def _percent_encode(match: re.Match[str]) -> str:
