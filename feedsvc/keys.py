@@ -26,6 +26,20 @@ Sources and polling:
 | `feedsvc:{sched}:due` | zset | source name -> next poll time (s); claims push it ahead |
 | `feedsvc:{sched}:owner` | hash | source name -> token of the worker polling it now |
 
+Telegram (all under one hash tag, `{tg}`: the rate limiter's script reads the
+overall and the per-chat keys at once, and fan-out unions subscriber sets):
+
+| key | type | holds |
+|---|---|---|
+| `feedsvc:{tg}:subs:<slug>` | set | chat ids subscribed to a category |
+| `feedsvc:{tg}:chat:<chat id>` | set | category slugs one chat subscribes to |
+| `feedsvc:{tg}:sent:<article id>` | hash | chat id -> `sending` or `sent`; expires after a week |
+| `feedsvc:{tg}:rate:<scope>` | string | rate limiter state (next free time, ms) of `all` or a chat |
+| `feedsvc:{tg}:pause` | string | set while Telegram has asked us to wait (a 429); expires with it |
+
+The bot reads `feedsvc:{news}:events` through the consumer group `telegram`, so
+several bot processes share the pushes and a crash leaves its events pending.
+
 Article hash fields: `d` JSON body, `n` category display names and `k` their slugs
 (both joined by \x1f), `h` content hash, `s` sort score, `src` owning source, `l`
 link key.
@@ -70,3 +84,24 @@ def source_status(name: str) -> str:
 
 def source_seen(name: str) -> str:
     return f"{PREFIX}source:{{{name}}}:seen"
+
+
+TELEGRAM = PREFIX + "{tg}:"
+TELEGRAM_PAUSE = TELEGRAM + "pause"
+TELEGRAM_GROUP = "telegram"  # consumer group on EVENTS
+
+
+def subscribers(slug: str) -> str:
+    return f"{TELEGRAM}subs:{slug}"
+
+
+def chat_subscriptions(chat_id: int | str) -> str:
+    return f"{TELEGRAM}chat:{chat_id}"
+
+
+def sent(article_id: str) -> str:
+    return f"{TELEGRAM}sent:{article_id}"
+
+
+def rate(scope: int | str) -> str:
+    return f"{TELEGRAM}rate:{scope}"
