@@ -17,6 +17,8 @@ from feedsvc.config import Settings
 from feedsvc.store import Store
 
 if TYPE_CHECKING:
+    from telegram.ext import Application
+
     from feedsvc.feeds import FeedCache, VersionReader
     from feedsvc.metrics import Metrics
     from feedsvc.websub import WebSubPinger
@@ -31,3 +33,4 @@ FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("feed_cache")
 FEED_VERSIONS: web.AppKey[VersionReader] = web.AppKey("feed_versions")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBSUB: web.AppKey[WebSubPinger] = web.AppKey("websub")
+BOT: web.AppKey[Application] = web.AppKey("bot")  # set while the Telegram bot is configured

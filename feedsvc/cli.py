@@ -51,7 +51,7 @@ from feedsvc.parse import ParseError
 from feedsvc.scheduler import SYNC_EVERY
 from feedsvc.sources import SOURCE_NAME, SourceError, SourceRegistry, check_source
 from feedsvc.store import Store
-from feedsvc.web import make_app
+from feedsvc.web import make_app, receives_webhook
 
 PROGRESS_MIN = 200  # outlines; smaller imports finish before a bar would help
 MAX_LISTED = 20  # skipped/invalid outlines named one by one; the rest are counted
@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         "run": ("web server, poller, notifier and bot in one process", ("web", "worker", "bot")),
         "web": ("the HTTP server only", ("web",)),
         "worker": ("polling and ingest only", ("worker",)),
+        "bot": ("the Telegram bot: commands and push delivery", ("bot",)),
     }
     for name, (help_text, roles) in commands.items():
         cmd = _command(sub, name, help_text, _serve_roles(*roles))
@@ -130,7 +131,8 @@ def _common_options(parser: argparse.ArgumentParser, default: object) -> None:
 def _serve_roles(*roles: str) -> Command:
     def command(settings: Settings, args: argparse.Namespace) -> int:
         app = make_app(settings, roles)
-        host = settings.service.host if "web" in roles else None
+        listens = "web" in roles or ("bot" in roles and receives_webhook(settings))
+        host = settings.service.host if listens else None
         asyncio.run(serve(app, host, settings.service.port))
         return 0
 

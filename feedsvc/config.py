@@ -351,6 +351,9 @@ def _check_telegram(t: TelegramSettings, fail: Fail) -> None:
         fail("telegram.mode", f"must be one of {', '.join(TELEGRAM_MODES)}, got {t.mode!r}")
     if t.mode == "webhook" and t.token:
         _check_http_url(t.webhook_url, "telegram.webhook_url", fail)
+    if t.webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", t.webhook_secret):
+        # Telegram's rule for secret_token; anything else makes setWebhook fail at start.
+        fail("telegram.webhook_secret", "may hold only A-Z, a-z, 0-9, _ and -, at most 256")
     if t.api_base_url:
         _check_http_url(t.api_base_url, "telegram.api_base_url", fail)
     for i, name in enumerate(t.push_categories):

@@ -34,7 +34,7 @@ overall and the per-chat keys at once, and fan-out unions subscriber sets):
 | `feedsvc:{tg}:subs:<slug>` | set | chat ids subscribed to a category |
 | `feedsvc:{tg}:chat:<chat id>` | set | category slugs one chat subscribes to |
 | `feedsvc:{tg}:sent:<article id>` | hash | chat id -> `sending` or `sent`; expires after a week |
-| `feedsvc:{tg}:rate:<scope>` | string | rate limiter state (next free time, ms) of `all` or a chat |
+| `feedsvc:{tg}:rate:<scope>` | string | rate limiter state of `all` or of one chat |
 | `feedsvc:{tg}:pause` | string | set while Telegram has asked us to wait (a 429); expires with it |
 
 The bot reads `feedsvc:{news}:events` through the consumer group `telegram`, so

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.app import build_application, run_bot
 from feedsvc import appkeys, keys
 from feedsvc.config import Settings
 from feedsvc.fetch import Fetcher, new_session
@@ -162,13 +163,20 @@ def _ignore_sigint() -> None:
 
 
 async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The Telegram side: said once when it cannot run."""
-    telegram = app[appkeys.SETTINGS].telegram
-    if not telegram.token:
+    """The Telegram bot and its pushes, when a token is configured (said once if not)."""
+    settings = app[appkeys.SETTINGS]
+    if not settings.telegram.token:
         log.info("Telegram bot disabled: no telegram.token (or TELEGRAM_BOT_TOKEN) set")
-    else:
-        log.warning("telegram.token is set, but this version has no Telegram bot yet")
-    yield
+        yield
+        return
+    application = build_application(settings, app[appkeys.REDIS], app[appkeys.STORE])
+    app[appkeys.BOT] = application
+    task = asyncio.create_task(run_bot(application, settings, app[appkeys.REDIS]))
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def serve(app: web.Application, host: str | None, port: int | None) -> None:

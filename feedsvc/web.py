@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 from aiohttp import web
 
+from bot import webhook
 from feedsvc import __version__, api, appkeys, feeds, lifecycle, metrics, pages
 from feedsvc.config import Settings
 
@@ -29,6 +30,8 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
         app.cleanup_ctx.append(lifecycle.poller_ctx)
     if "bot" in roles:
         app.cleanup_ctx.append(lifecycle.bot_ctx)
+        if receives_webhook(settings):
+            webhook.add_route(app, settings.telegram.webhook_url)
     if "web" in roles:
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/metrics", metrics.metrics_view)
@@ -36,6 +39,11 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
         feeds.add_routes(app)
         pages.add_routes(app)
     return app
+
+
+def receives_webhook(settings: Settings) -> bool:
+    """Whether Telegram will POST updates to this process."""
+    return bool(settings.telegram.token) and settings.telegram.mode == "webhook"
 
 
 async def healthz(request: web.Request) -> web.Response:

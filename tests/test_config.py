@@ -86,6 +86,7 @@ def test_environment_overrides_win(tmp_path: Path) -> None:
         ("[telegram]\nmode = 'push'\n", "'telegram.mode' must be one of polling, webhook"),
         ("[telegram]\nchannels = ['no spaces']\n", "'telegram.channels[0]'"),
         ("[telegram]\nadmins = ['me']\n", "'telegram.admins[0]' must be an integer"),
+        ("[telegram]\nwebhook_secret = 'a b'\n", "'telegram.webhook_secret' may hold only"),
         ("sources = 3\n", "'sources' must be an array of tables"),
         ("[[sources]]\nurl = 'https://x.id/feed/'\n", "missing key 'sources[0].name'"),
         (

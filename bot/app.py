@@ -1,0 +1,129 @@
+"""The Telegram bot as one long-running task: commands in, pushes out.
+
+`run_bot` builds a python-telegram-bot Application around our Redis and store,
+starts it (long polling, or a webhook that web.py receives), runs the pusher
+beside it, and stops it all when cancelled. Telegram being unreachable at start
+is retried with backoff; a refused token disables the bot with one log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot import commands
+from bot.push import Pusher
+from bot.ratelimit import RedisRateLimiter
+from bot.subscriptions import Subscriptions
+from feedsvc.config import Settings
+from feedsvc.sources import SourceRegistry
+from feedsvc.store import Store
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = timedelta(seconds=30)  # long polling: one open getUpdates at a time
+CONCURRENT_UPDATES = 16  # one chat waiting on its 1 msg/s limit must not hold up others
+RETRY_START = (5.0, 300.0)  # first and longest wait when Telegram cannot be reached
+
+
+def build_application(settings: Settings, redis: Redis, store: Store) -> Application:
+    telegram = settings.telegram
+    builder = (
+        ApplicationBuilder()
+        .token(telegram.token)
+        .rate_limiter(RedisRateLimiter(redis, max_rate=telegram.max_rate))
+        .concurrent_updates(CONCURRENT_UPDATES)
+    )
+    if telegram.api_base_url:
+        builder = builder.base_url(telegram.api_base_url)
+    if telegram.mode == "webhook":
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data["services"] = commands.Services(
+        settings, store, Subscriptions(redis), SourceRegistry(redis, settings)
+    )
+    commands.add_handlers(application)
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def run_bot(application: Application, settings: Settings, redis: Redis) -> None:
+    """Run until cancelled, starting again after Telegram or a bug stopped it."""
+    wait = RETRY_START[0]
+    while True:
+        try:
+            async with _running(application, settings):
+                pusher = Pusher(
+                    redis,
+                    application.bot_data["services"].store,
+                    application.bot_data["services"].subscriptions,
+                    application.bot,
+                    settings.telegram,
+                )
+                await pusher.run()
+        except InvalidToken:
+            log.error("Telegram refused telegram.token; the bot stays off until it is fixed")
+            return
+        except TelegramError as exc:
+            log.warning("Telegram bot cannot start (%s); retrying in %.0f s", exc, wait)
+        except Exception:
+            log.exception("Telegram bot stopped; restarting in %.0f s", wait)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, RETRY_START[1])
+
+
+@contextlib.asynccontextmanager
+async def _running(application: Application, settings: Settings) -> AsyncIterator[None]:
+    telegram = settings.telegram
+    await application.initialize()
+    try:
+        await _set_menu(application)
+        if telegram.mode == "webhook":
+            await application.bot.set_webhook(
+                telegram.webhook_url,
+                secret_token=telegram.webhook_secret or None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await application.bot.delete_webhook()
+            await application.updater.start_polling(
+                timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES, error_callback=_poll_error
+            )
+        await application.start()
+        log.info("Telegram bot @%s running (%s)", application.bot.username, telegram.mode)
+        try:
+            yield
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+    finally:
+        await application.shutdown()
+
+
+async def _set_menu(application: Application) -> None:
+    try:
+        await application.bot.set_my_commands(commands.MENU)
+    except TelegramError as exc:  # a missing menu is cosmetic
+        log.warning("could not set the bot's command menu: %s", exc)
+
+
+def _poll_error(exc: TelegramError) -> None:
+    log.warning("Telegram getUpdates failed: %s", exc)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a failed command once and tell the chat, without the traceback's secrets."""
+    chat = update.effective_chat if isinstance(update, Update) else None
+    log.error("command in chat %s failed: %r", chat.id if chat else "?", context.error)
+    if chat is not None:
+        with contextlib.suppress(TelegramError):
+            await chat.send_message("Maaf, terjadi gangguan. Coba lagi sebentar lagi.")

@@ -1,0 +1,274 @@
+"""The bot's commands: Indonesian names first, English aliases beside them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ChatMemberStatus
+from telegram.ext import (
+    Application,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import messages
+from bot.subscriptions import ALL, Subscriptions
+from feedsvc.config import Settings
+from feedsvc.dates import duration, relative_age
+from feedsvc.models import slugify
+from feedsvc.sources import SourceRegistry
+from feedsvc.store import Category, Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COUNT = 5
+MAX_COUNT = 10  # ten posts with leads stay well inside one 4096-character message
+EVERYTHING = frozenset({"semua", "all"})
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the handlers need, kept in application.bot_data."""
+
+    settings: Settings
+    store: Store
+    subscriptions: Subscriptions
+    sources: SourceRegistry
+
+    @property
+    def default_slugs(self) -> list[str]:
+        return [slugify(name) for name in self.settings.telegram.push_categories]
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.bot_data["services"]
+
+
+def add_handlers(application: Application) -> None:
+    for names, callback in COMMANDS:
+        application.add_handler(CommandHandler(names, callback))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
+    application.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Last: any other command in a private chat gets a pointer to the help.
+    application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, unknown))
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    s = services(context)
+    default = ", ".join(s.settings.telegram.push_categories) or "semua kategori"
+    await _reply(update, messages.greeting(s.settings.service.title, default))
+
+
+async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = messages.HELP
+    if _is_admin(update, context):
+        text += "\n\n" + messages.ADMIN_HELP
+    await _reply(update, text)
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    s = services(context)
+    words = list(context.args or [])
+    count = DEFAULT_COUNT
+    if words and words[-1].isdigit():
+        count = max(1, min(int(words.pop()), MAX_COUNT))
+    slug, heading = None, "Berita terbaru"
+    if words and " ".join(words).lower() not in EVERYTHING:
+        category = await _category(s, " ".join(words))
+        if category is None:
+            await _reply(update, _not_found(" ".join(words)))
+            return
+        slug, heading = category.slug, f"Berita terbaru: {category.name}"
+    articles = await s.store.list(slug, limit=count)
+    if not articles:
+        await _reply(update, "Belum ada berita.")
+        return
+    await _reply(update, messages.recent_posts(articles, datetime.now(UTC), heading))
+
+
+async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _reply(update, messages.categories(await services(context).store.categories()))
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    s = services(context)
+    slugs = await _chosen_slugs(update, context)
+    if slugs is None:
+        return
+    chat_id = update.effective_chat.id
+    new = await s.subscriptions.add(chat_id, slugs or s.default_slugs)
+    known = await _names(s)
+    if new:
+        log.info("chat %s subscribed to %s", chat_id, ", ".join(new))
+        text = f"✅ Berlangganan: {messages.names(new, known)}. Berita baru akan dikirim ke sini."
+    else:
+        text = "Chat ini sudah berlangganan kategori itu."
+    await _reply(update, text + "\n\n" + await _status(s, chat_id, known))
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    s = services(context)
+    slugs = await _chosen_slugs(update, context)
+    if slugs is None:
+        return
+    chat_id = update.effective_chat.id
+    gone = await s.subscriptions.remove(chat_id, slugs or None)
+    known = await _names(s)
+    if gone:
+        log.info("chat %s unsubscribed from %s", chat_id, ", ".join(gone))
+        text = f"Berhenti berlangganan: {messages.names(gone, known)}."
+    else:
+        text = "Chat ini tidak berlangganan kategori itu."
+    await _reply(update, text + "\n\n" + await _status(s, chat_id, known))
+
+
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    s = services(context)
+    await _reply(update, await _status(s, update.effective_chat.id, await _names(s)))
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _admin_only(update, context):
+        return
+    s = services(context)
+    found = await s.sources.all()
+    statuses = await s.sources.statuses([src.name for src in found])
+    now = datetime.now(UTC)
+    rows = []
+    for st in statuses:
+        if st.last_error and st.failures:
+            state = f"❌ gagal {st.failures}× — {escape(st.last_error[:120])}"
+        elif st.last_success:
+            state = f"✅ {relative_age(datetime.fromtimestamp(st.last_success, UTC), now)}"
+        else:
+            state = "⏳ belum diambil"
+        due = ""
+        if st.next_poll:
+            due = f" (berikutnya {duration(max(0.0, st.next_poll - now.timestamp()))})"
+        rows.append(f"• <b>{escape(st.name)}</b>: {state}{due}")
+    await _reply(update, "<b>Sumber berita</b>\n" + ("\n".join(rows) or "Belum ada sumber."))
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _admin_only(update, context):
+        return
+    s = services(context)
+    counts = await s.subscriptions.counts()
+    known = await _names(s)
+    rows = [f"• {messages.names([slug], known)}: {n} chat" for slug, n in sorted(counts.items())]
+    total = await s.store.count()
+    body = "\n".join(rows) or "Belum ada pelanggan."
+    await _reply(update, f"<b>Statistik</b>\nBerita tersimpan: {total}\n{body}")
+
+
+async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _reply(update, "Perintah tidak dikenal. Ketik /bantuan untuk daftar perintah.")
+
+
+async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: Telegram says so once, in the old group."""
+    old, new = update.effective_message.chat_id, update.effective_message.migrate_to_chat_id
+    if new and await services(context).subscriptions.move(old, new):
+        log.info("chat %s moved to %s; its subscriptions follow", old, new)
+
+
+async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Blocked in a private chat, or removed from a group: stop pushing there."""
+    change = update.my_chat_member
+    if change.new_chat_member.status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+        return
+    if gone := await services(context).subscriptions.remove(change.chat.id):
+        log.info("chat %s removed the bot; unsubscribed from %s", change.chat.id, ", ".join(gone))
+
+
+COMMANDS = [
+    (("start",), start),
+    (("terbaru", "latest"), latest),
+    (("kategori", "categories"), categories),
+    (("langganan", "subscribe"), subscribe),
+    (("berhenti", "unsubscribe"), unsubscribe),
+    (("status",), status),
+    (("bantuan", "help"), help_),
+    (("sumber", "sources"), sources),
+    (("statistik", "stats"), stats),
+]
+
+# Shown in Telegram's command menu (admin commands stay out of it).
+MENU = [
+    ("terbaru", "Berita terbaru"),
+    ("kategori", "Daftar kategori"),
+    ("langganan", "Berlangganan berita baru"),
+    ("berhenti", "Berhenti berlangganan"),
+    ("status", "Langganan chat ini"),
+    ("bantuan", "Bantuan"),
+]
+
+
+async def _reply(update: Update, text: str) -> None:
+    chat = update.effective_chat
+    await chat.send_message(text, parse_mode="HTML", link_preview_options=NO_PREVIEW)
+
+
+async def _category(s: Services, name: str) -> Category | None:
+    try:
+        slug = slugify(name)
+    except ValueError:
+        return None
+    return await s.store.category(slug)
+
+
+def _not_found(name: str) -> str:
+    return f"Kategori <b>{escape(name)}</b> tidak ditemukan. Lihat /kategori."
+
+
+async def _chosen_slugs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[str] | None:
+    """The category named in the arguments: [] for none given, None when it is unknown."""
+    s = services(context)
+    name = " ".join(context.args or [])
+    if not name:
+        return []
+    if name.lower() in EVERYTHING:
+        return [ALL]
+    category = await _category(s, name)
+    if category is not None:
+        return [category.slug]
+    try:
+        if slugify(name) in s.default_slugs:  # a default category may not have posts yet
+            return [slugify(name)]
+    except ValueError:
+        pass
+    await _reply(update, _not_found(name))
+    return None
+
+
+async def _names(s: Services) -> dict[str, str]:
+    known = {slugify(n): n for n in s.settings.telegram.push_categories}
+    known.update({c.slug: c.name for c in await s.store.categories()})
+    return known
+
+
+async def _status(s: Services, chat_id: int, known: dict[str, str]) -> str:
+    subscribed = await s.subscriptions.of_chat(chat_id)
+    if not subscribed:
+        return "Chat ini belum berlangganan. Ketik /langganan untuk mulai."
+    return f"Langganan chat ini: {messages.names(subscribed, known)}."
+
+
+def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in services(context).settings.telegram.admins
+
+
+async def _admin_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    if _is_admin(update, context):
+        return True
+    await _reply(update, "Maaf, perintah ini hanya untuk admin.")
+    return False

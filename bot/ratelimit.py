@@ -1,0 +1,171 @@
+"""A Telegram rate limiter whose state lives in Redis, so every bot process shares it.
+
+Telegram allows about 30 messages/s overall, 1/s per chat and 20/min per group, and
+answers 429 (`RetryAfter`) past that. We keep strictly below: 28/s overall by default,
+1 s between messages to a private chat, 3 s to a group, supergroup or channel.
+
+Each scope (`all`, and the chat of the message) is a GCRA with no burst: its Redis key
+holds the time from which it is free again. One Lua script checks the overall and the
+chat scope together and either reserves both or neither, using Redis's clock so bot
+processes with skewed clocks agree. A 429 sets a pause key that every process obeys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from feedsvc import keys
+
+log = logging.getLogger(__name__)
+
+PRIVATE_INTERVAL = 1.0  # seconds between messages to one private chat
+GROUP_INTERVAL = 3.0  # groups, supergroups and channels: 20 a minute
+KEY_SLACK_MS = 1000  # a rate key outlives its state by this much, then goes away
+
+# Methods that put something into a chat. Everything else (getUpdates, getMe,
+# answerCallbackQuery, ...) passes straight through.
+SENDING_PREFIXES = ("send", "copyMessage", "forwardMessage", "editMessage")
+UNLIMITED = frozenset({"sendChatAction"})  # a typing indicator is no message
+
+# KEYS[1]: the pause key; KEYS[2..n]: one rate key per scope, holding the time (ms)
+# from which that scope is free. ARGV[i]: the interval (ms) of KEYS[i + 1];
+# ARGV[n]: how long a key outlives its state (ms).
+# Returns 0 when a slot was reserved in every scope, else the ms to wait.
+_ACQUIRE = """
+local pause = redis.call('PTTL', KEYS[1])
+if pause > 0 then return pause end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local wait = 0
+for i = 2, #KEYS do
+  local free = tonumber(redis.call('GET', KEYS[i]) or 0)
+  wait = math.max(wait, free - now)
+end
+if wait > 0 then return math.ceil(wait) end
+local slack = tonumber(ARGV[#KEYS])
+for i = 2, #KEYS do
+  local interval = tonumber(ARGV[i - 1])
+  local ttl = math.ceil(interval + slack)
+  redis.call('SET', KEYS[i], string.format('%.3f', now + interval), 'PX', ttl)
+end
+return 0
+"""
+
+# Pause for ARGV[1] ms from now, unless a pause already lasts longer.
+_PAUSE = """
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 0
+"""
+
+Result = bool | dict[str, Any] | list[dict[str, Any]]
+Callback = Callable[..., Coroutine[Any, Any, Result]]
+ChatId = int | str
+
+
+class RedisRateLimiter(BaseRateLimiter[int]):
+    """Throttles sending methods across processes; `rate_limit_args` overrides max_retries."""
+
+    def __init__(self, redis: Redis, *, max_rate: float = 28, max_retries: int = 3) -> None:
+        if max_rate <= 0:
+            raise ValueError("max_rate must be positive")
+        self.redis = redis
+        self.interval = 1 / max_rate
+        self.max_retries = max_retries
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._pause = redis.register_script(_PAUSE)
+
+    async def initialize(self) -> None:
+        """Nothing to do: the caller owns the Redis client."""
+
+    async def shutdown(self) -> None:
+        """Nothing to do: the caller owns the Redis client."""
+
+    async def process_request(
+        self,
+        callback: Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        if not is_sending(endpoint):
+            return await callback(*args, **kwargs)
+        chat_id = parse_chat(data.get("chat_id"))
+        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        attempt = 0
+        while True:
+            await self.acquire(chat_id)  # also waits out a pause
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt >= retries:
+                    raise
+                attempt += 1
+                wait = retry_seconds(exc)
+                log.warning("Telegram asked to wait %.1f s (chat %s); pausing sends", wait, chat_id)
+                await self.pause(wait)
+
+    async def acquire(self, chat_id: ChatId | None) -> None:
+        """Wait until one message to `chat_id` may go out, and reserve its slot."""
+        while True:
+            wait = await self.try_acquire(chat_id)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    async def try_acquire(self, chat_id: ChatId | None) -> float:
+        """Reserve a slot now and return 0, or reserve nothing and return seconds to wait."""
+        scopes = [(keys.rate("all"), self.interval)]
+        if chat_id is not None:
+            scopes.append((keys.rate(chat_id), chat_interval(chat_id)))
+        script_keys = [keys.TELEGRAM_PAUSE, *(key for key, _ in scopes)]
+        args = [*(interval * 1000 for _, interval in scopes), KEY_SLACK_MS]
+        wait_ms = await self._acquire(keys=script_keys, args=args)
+        return int(wait_ms) / 1000
+
+    async def pause(self, seconds: float) -> None:
+        """Make every process hold its sends for `seconds`, unless a longer pause is on."""
+        ms = math.ceil(seconds * 1000)
+        if ms > 0:
+            await self._pause(keys=[keys.TELEGRAM_PAUSE], args=[ms])
+
+
+def is_sending(endpoint: str) -> bool:
+    return endpoint.startswith(SENDING_PREFIXES) and endpoint not in UNLIMITED
+
+
+def parse_chat(value: object) -> ChatId | None:
+    """An int for numeric ids (also given as strings), else the "@name" string."""
+    if value is None:
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def chat_interval(chat_id: ChatId) -> float:
+    # Private chats have positive ids; groups and channels negative ids or "@name".
+    is_private = isinstance(chat_id, int) and chat_id > 0
+    return PRIVATE_INTERVAL if is_private else GROUP_INTERVAL
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    # PTB >= 22.2 keeps a timedelta in `_retry_after` and its public `retry_after` warns
+    # (PTBDeprecationWarning) unless PTB_TIMEDELTA is set; earlier v22 has an int there.
+    value = getattr(exc, "_retry_after", None)
+    if value is None:
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

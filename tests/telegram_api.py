@@ -1,0 +1,475 @@
+"""A fake Telegram Bot API server on loopback, so tests run the real PTB code over HTTP.
+
+Point PTB at it with ``ApplicationBuilder().token(fake.token).base_url(fake.base_url)`` or
+``telegram.Bot(fake.token, base_url=fake.base_url)``. Tests queue updates (`command`,
+`add_update`), inject send failures (`fail`) and look at what the bot did (`calls`, `sent`).
+
+Wire format (PTB v22, telegram/request/_requestparameter.py and _httpxrequest.py): every call
+is a POST of form fields, multipart when files are attached. String values go as they are and
+everything else is JSON-encoded, so the string "123" and the int 123 look the same on the wire;
+we JSON-decode each field except the ones the Bot API documents as strings (_STRING_PARAMS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Self
+
+from aiohttp import web
+
+# Fields that are always strings: never JSON-decode these, so a text of "42" or "true" stays text.
+_STRING_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "url",
+        "secret_token",
+        "ip_address",
+        "callback_query_id",
+        "inline_query_id",
+        "language_code",
+        "business_connection_id",
+        "title",
+        "description",
+        "short_description",
+        "name",
+        "query",
+        "emoji",
+        "message_effect_id",
+    }
+)
+
+_ERRORS = {
+    "flood": (429, "Too Many Requests: retry after {retry_after}"),
+    "blocked": (403, "Forbidden: bot was blocked by the user"),
+    "migrated": (400, "Bad Request: group chat was upgraded to a supergroup chat"),
+    "not_found": (400, "Bad Request: chat not found"),
+}
+
+LONG_POLL_CAP = 1.0  # seconds; real Telegram holds getUpdates up to `timeout`, tests can't wait
+
+
+@dataclass
+class SentMessage:
+    chat_id: int | str  # int when numeric, else the "@channel" string as given
+    text: str
+    parse_mode: str | None
+    params: dict  # everything else decoded (reply_markup, link_preview_options, ...)
+    at: float  # time.monotonic() when the server received it
+
+
+@dataclass
+class _Failure:
+    error: str
+    times: int  # -1: forever
+    retry_after: int
+    migrate_to: int | None
+
+
+def _decode(name: str, value: str) -> Any:
+    if name in _STRING_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value  # a plain string such as "@channel" or "HTML"
+
+
+def _chat_key(chat_id: Any) -> int | str:
+    """Chat ids as PTB may send them: 42, "42" or "@channel"."""
+    if isinstance(chat_id, str):
+        with contextlib.suppress(ValueError):
+            return int(chat_id)
+    return chat_id
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(status: int, description: str, **parameters: Any) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
+
+
+class FakeTelegram:
+    def __init__(
+        self, token: str = "123456:TEST-token", bot_username: str = "kaltara_test_bot"
+    ) -> None:
+        self.token = token
+        self.bot_username = bot_username
+        self.base_url = ""
+        self.calls: list[tuple[str, dict]] = []
+        self.sent: list[SentMessage] = []
+        self.webhook: dict | None = None
+        self.my_commands: dict[tuple[str, str], list[dict]] = {}  # (scope json, language)
+        self.updates: list[dict] = []  # queued, not yet confirmed via getUpdates' offset
+        self._failures: dict[int | str, list[_Failure]] = {}
+        self._next_update_id = itertools.count(1)
+        self._next_message_id = itertools.count(1)
+        self._next_query_id = itertools.count(1)
+        self._channel_ids: dict[str, int] = {}
+        # Broadcast wake-up: waiters grab the current event; _wake() sets it and makes a new one.
+        self._changed = asyncio.Event()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        # handler_cancellation: when PTB drops a long poll (updater.stop) the handler goes too.
+        self._runner = web.AppRunner(
+            app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}/bot"
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake()  # release pending long polls so cleanup doesn't wait for them
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- what tests feed in ---------------------------------------------------------------
+
+    @property
+    def bot_id(self) -> int:
+        head = self.token.split(":", 1)[0]
+        return int(head) if head.isdigit() else 1
+
+    def add_update(self, update: dict) -> None:
+        """Queue a raw Update dict; update_id is assigned if missing."""
+        update = dict(update)
+        if "update_id" not in update:
+            update["update_id"] = next(self._next_update_id)
+        else:  # keep later automatic ids above explicit ones, as Telegram's are increasing
+            start = max(update["update_id"] + 1, next(self._next_update_id))
+            self._next_update_id = itertools.count(start)
+        self.updates.append(update)
+        self._wake()
+
+    def message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        title: str | None = None,
+        entities: list[dict] | None = None,
+    ) -> None:
+        """Queue an incoming text message (a channel_post for chat_type "channel")."""
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Tester"
+        else:
+            chat["title"] = title or "Test chat"
+        msg: dict[str, Any] = {
+            "message_id": next(self._next_message_id),
+            "date": int(time.time()),
+            "chat": chat,
+            "text": text,
+        }
+        if entities:
+            msg["entities"] = entities
+        if chat_type == "channel":  # channel posts have no sender
+            self.add_update({"channel_post": msg})
+            return
+        uid = user_id if user_id is not None else chat_id
+        msg["from"] = {"id": uid, "is_bot": False, "first_name": "Tester", "language_code": "id"}
+        self.add_update({"message": msg})
+
+    def command(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        title: str | None = None,
+    ) -> None:
+        """Queue a message starting with a bot command, e.g. "/terbaru kaltara 3"."""
+        if not text.startswith("/"):
+            raise ValueError(f"a command starts with '/': {text!r}")
+        # The entity covers the "@botname" suffix too, as Telegram's does.
+        entity = {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+        self.message(
+            chat_id, text, user_id=user_id, chat_type=chat_type, title=title, entities=[entity]
+        )
+
+    def callback(
+        self, chat_id: int, data: str, *, user_id: int | None = None, message_id: int = 1
+    ) -> str:
+        """Queue a press on an inline button of the bot's message; returns the query id."""
+        query_id = f"cbq{next(self._next_query_id)}"
+        uid = user_id if user_id is not None else chat_id
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(),
+            "text": "...",
+        }
+        self.add_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": {"id": uid, "is_bot": False, "first_name": "Tester"},
+                    "chat_instance": str(chat_id),
+                    "message": message,
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def fail(
+        self,
+        chat_id: int | str,
+        error: str,
+        *,
+        times: int = 1,
+        retry_after: int = 1,
+        migrate_to: int | None = None,
+    ) -> None:
+        """Make the next `times` sendMessage calls to chat_id fail (times=-1: forever).
+
+        error is one of "flood", "blocked", "migrated", "not_found". Failures queued for the
+        same chat are used up in order.
+        """
+        if error not in _ERRORS:
+            raise ValueError(f"unknown error {error!r}, expected one of {sorted(_ERRORS)}")
+        failure = _Failure(error, times, retry_after, migrate_to)
+        self._failures.setdefault(_chat_key(chat_id), []).append(failure)
+
+    # -- what tests look at ---------------------------------------------------------------
+
+    def sent_to(self, chat_id: int | str) -> list[SentMessage]:
+        key = _chat_key(chat_id)
+        return [m for m in self.sent if m.chat_id == key]
+
+    def calls_to(self, method: str) -> list[dict]:
+        """Params of every call of `method` (case-insensitive), in order."""
+        return [params for name, params in self.calls if name.lower() == method.lower()]
+
+    def commands(self, scope: dict | None = None, language_code: str = "") -> list[dict]:
+        """The bot commands setMyCommands set for a scope (default scope if None)."""
+        return self.my_commands.get(self._commands_key(scope, language_code), [])
+
+    async def wait_sent(self, count: int, timeout: float = 5.0) -> list[SentMessage]:  # noqa: ASYNC109
+        """Wait until at least `count` messages were sent; AssertionError on timeout."""
+        try:
+            async with asyncio.timeout(timeout):
+                while len(self.sent) < count:
+                    await self._changed.wait()
+        except TimeoutError:
+            got = [(m.chat_id, m.text) for m in self.sent]
+            raise AssertionError(
+                f"expected {count} sent messages within {timeout}s, got {len(got)}: {got}"
+            ) from None
+        return list(self.sent)
+
+    # -- the server -----------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        # PTB's URL: f"{base_url}{token}/{method}", i.e. /bot<token>/<method>
+        prefix, _, method = request.path.rpartition("/")
+        if prefix != f"/bot{self.token}" or not method:
+            return _error(404, "Not Found")
+        params = await self._params(request)
+        self.calls.append((method, params))
+        self._wake()
+        handler = getattr(self, f"_m_{method.lower()}", None)  # Telegram ignores method case
+        if handler is None:
+            return _ok(True)
+        return await handler(params)
+
+    async def _params(self, request: web.Request) -> dict:
+        params: dict[str, Any] = {k: _decode(k, v) for k, v in request.query.items()}
+        if request.content_type == "application/json":  # PTB doesn't, other clients do
+            params.update(await request.json())
+            return params
+        for name, value in (await request.post()).items():
+            if isinstance(value, web.FileField):  # multipart upload
+                params[name] = {
+                    "filename": value.filename,
+                    "content_type": value.content_type,
+                    "data": value.file.read(),
+                }
+            else:
+                params[name] = _decode(name, value)
+        return params
+
+    def _bot_user(self) -> dict:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Kaltara Test Bot",
+            "username": self.bot_username,
+        }
+
+    def _chat(self, chat_id: int | str) -> dict:
+        # Telegram's conventions: users positive, groups negative, channels by "@name".
+        if isinstance(chat_id, str):
+            name = chat_id.removeprefix("@")
+            cid = self._channel_ids.setdefault(name, -1001000000000 - len(self._channel_ids))
+            return {"id": cid, "type": "channel", "username": name, "title": name}
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "Tester"}
+        return {"id": chat_id, "type": "supergroup", "title": "Test group"}
+
+    def _take_failure(self, chat_id: int | str) -> _Failure | None:
+        queue = self._failures.get(chat_id)
+        if not queue:
+            return None
+        failure = queue[0]
+        if failure.times > 0:
+            failure.times -= 1
+            if failure.times == 0:
+                queue.pop(0)
+        return failure
+
+    @staticmethod
+    def _commands_key(scope: dict | None, language_code: str | None) -> tuple[str, str]:
+        return json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or ""
+
+    # -- methods --------------------------------------------------------------------------
+
+    async def _m_getme(self, params: dict) -> web.Response:
+        return _ok(
+            self._bot_user()
+            | {
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+                "can_connect_to_business": False,
+                "has_main_web_app": False,
+            }
+        )
+
+    async def _m_getupdates(self, params: dict) -> web.Response:
+        if self.webhook is not None:
+            return _error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = int(params.get("offset") or 0)
+        # The offset confirms (and forgets) every update below it; negative counts from the end.
+        if offset > 0:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        elif offset < 0:
+            self.updates = self.updates[offset:]
+        limit = max(1, min(100, int(params.get("limit") or 100)))
+        timeout = min(float(params.get("timeout") or 0), LONG_POLL_CAP)
+        if not self.updates and timeout > 0 and not self._closing:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    while not self.updates and not self._closing:
+                        await self._changed.wait()
+        return _ok(self.updates[:limit])
+
+    async def _m_sendmessage(self, params: dict) -> web.Response:
+        received = time.monotonic()
+        if params.get("chat_id") in (None, ""):
+            return _error(400, "Bad Request: chat_id is empty")
+        chat_id = _chat_key(params["chat_id"])
+        text = params.get("text")
+        if not text:
+            return _error(400, "Bad Request: message text is empty")
+        failure = self._take_failure(chat_id)
+        if failure is not None:
+            status, description = _ERRORS[failure.error]
+            description = description.format(retry_after=failure.retry_after)
+            if failure.error == "flood":
+                return _error(status, description, retry_after=failure.retry_after)
+            if failure.error == "migrated":
+                # By default the supergroup id is the old group id with "-100" in front.
+                old = chat_id if isinstance(chat_id, int) else 1
+                new_id = failure.migrate_to or int(f"-100{abs(old)}")
+                return _error(status, description, migrate_to_chat_id=new_id)
+            return _error(status, description)
+        rest = {k: v for k, v in params.items() if k not in ("chat_id", "text", "parse_mode")}
+        self.sent.append(SentMessage(chat_id, text, params.get("parse_mode"), rest, received))
+        self._wake()
+        message: dict[str, Any] = {
+            "message_id": next(self._next_message_id),
+            "from": self._bot_user(),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "text": text,
+        }
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:  # only these are echoed
+            message["reply_markup"] = markup
+        return _ok(message)
+
+    async def _m_setwebhook(self, params: dict) -> web.Response:
+        if params.get("drop_pending_updates"):
+            self.updates.clear()
+        self.webhook = params
+        return _ok(True)
+
+    async def _m_deletewebhook(self, params: dict) -> web.Response:
+        if params.get("drop_pending_updates"):
+            self.updates.clear()
+        self.webhook = None
+        return _ok(True)
+
+    async def _m_getwebhookinfo(self, params: dict) -> web.Response:
+        info: dict[str, Any] = {
+            "url": (self.webhook or {}).get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.updates),
+        }
+        if self.webhook:
+            for key in ("max_connections", "allowed_updates", "ip_address"):
+                if key in self.webhook:
+                    info[key] = self.webhook[key]
+        return _ok(info)
+
+    async def _m_setmycommands(self, params: dict) -> web.Response:
+        key = self._commands_key(params.get("scope"), params.get("language_code"))
+        self.my_commands[key] = params.get("commands") or []
+        return _ok(True)
+
+    async def _m_getmycommands(self, params: dict) -> web.Response:
+        return _ok(self.commands(params.get("scope"), params.get("language_code") or ""))
+
+    async def _m_deletemycommands(self, params: dict) -> web.Response:
+        key = self._commands_key(params.get("scope"), params.get("language_code"))
+        self.my_commands.pop(key, None)
+        return _ok(True)
+
+    async def _m_close(self, params: dict) -> web.Response:
+        return _ok(True)
+
+    async def _m_logout(self, params: dict) -> web.Response:
+        return _ok(True)
+
+    async def _m_answercallbackquery(self, params: dict) -> web.Response:
+        return _ok(True)
