@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from telegram import LinkPreviewOptions, Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     Application,
     ChatMemberHandler,
@@ -230,8 +230,12 @@ def _not_found(name: str) -> str:
 
 
 async def _chosen_slugs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[str] | None:
-    """The category named in the arguments: [] for none given, None when it is unknown."""
+    """The category named in the arguments: [] for none given, None when it is unknown
+    or this user may not change the chat's subscriptions."""
     s = services(context)
+    if not await _may_manage(update, context):
+        await _reply(update, "Maaf, hanya admin grup yang bisa mengubah langganan grup ini.")
+        return None
     name = " ".join(context.args or [])
     if not name:
         return []
@@ -260,6 +264,17 @@ async def _status(s: Services, chat_id: int, known: dict[str, str]) -> str:
     if not subscribed:
         return "Chat ini belum berlangganan. Ketik /langganan untuk mulai."
     return f"Langganan chat ini: {messages.names(subscribed, known)}."
+
+
+async def _may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In a group, only its admins (or ours) decide what the whole group receives."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP) or _is_admin(update, context):
+        return True
+    if message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True  # an anonymous group admin writes as the group itself
+    member = await chat.get_member(update.effective_user.id)
+    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
 def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

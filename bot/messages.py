@@ -6,9 +6,10 @@ in the store, and Telegram rejects a whole message over one stray "<".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
-from html import escape
+from html import escape, unescape
 
 from feedsvc.dates import format_wita, relative_age
 from feedsvc.models import Article
@@ -17,6 +18,7 @@ from feedsvc.store import Category
 
 LEAD_LENGTH = 160  # about two lines on a phone, like the site's "Recent Posts"
 MAX_TEXT = 4096  # Telegram's limit on a message's text, markup excluded
+_TAG = re.compile(r"<[^>]*>")
 
 
 def link(url: str, text: str) -> str:
@@ -30,15 +32,28 @@ def lead(article: Article, limit: int = LEAD_LENGTH) -> str:
 
 
 def recent_posts(articles: list[Article], now: datetime, heading: str) -> str:
-    """The /terbaru list: linked title, lead, age, one block per post."""
+    """The /terbaru list: linked title, lead, age, one block per post.
+
+    Posts that would take the message past Telegram's limit are left off.
+    """
     blocks = [f"<b>{escape(heading)}</b>"]
+    length = len(heading)
     for article in articles:
         block = [f"<b>{link(article.link, article.title)}</b>"]
         if text := lead(article):
             block.append(escape(text))
         block.append(f"<i>{relative_age(article.published, now)}</i>")
-        blocks.append("\n".join(block))
+        html = "\n".join(block)
+        length += 2 + visible_length(html)
+        if length > MAX_TEXT:
+            break
+        blocks.append(html)
     return "\n\n".join(blocks)
+
+
+def visible_length(html: str) -> int:
+    """What Telegram counts against its limit: the text, without tags or entities."""
+    return len(unescape(_TAG.sub("", html)))
 
 
 def push(article: Article) -> str:

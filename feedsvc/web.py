@@ -52,6 +52,8 @@ async def healthz(request: web.Request) -> web.Response:
     redis_status = await _redis_status(app)
     ok = redis_status["status"] == "ok"
     body = {"status": "ok" if ok else "error", "version": __version__, "redis": redis_status}
+    if (bot := app.get(appkeys.BOT)) is not None:  # the bot runs in this process
+        body["telegram"] = {"status": "running" if bot.running else "starting"}
     return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
 

@@ -117,6 +117,7 @@ class FakeTelegram:
         self._next_message_id = itertools.count(1)
         self._next_query_id = itertools.count(1)
         self._channel_ids: dict[str, int] = {}
+        self.group_owners: dict[int, int] = {}  # chat id -> the user getChatMember calls owner
         # Broadcast wake-up: waiters grab the current event; _wake() sets it and makes a new one.
         self._changed = asyncio.Event()
         self._closing = False
@@ -473,3 +474,9 @@ class FakeTelegram:
 
     async def _m_answercallbackquery(self, params: dict) -> web.Response:
         return _ok(True)
+
+    async def _m_getchatmember(self, params: dict) -> web.Response:
+        user = {"id": params["user_id"], "is_bot": False, "first_name": "Tester"}
+        if self.group_owners.get(params["chat_id"]) == params["user_id"]:
+            return _ok({"status": "creator", "user": user, "is_anonymous": False})
+        return _ok({"status": "member", "user": user})

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
+from bot import messages
 from bot.app import build_application, run_bot
 from bot.push import Pusher
 from bot.subscriptions import Subscriptions
@@ -512,6 +513,8 @@ async def test_webhook_mode_receives_updates(
     )
     client = await aiohttp_client(make_app(settings, ("web", "bot")))
     await until(lambda: telegram.webhook is not None and client.app[appkeys.BOT].running)
+    health = await (await client.get("/healthz")).json()
+    assert health["telegram"] == {"status": "running"}
     assert telegram.webhook["url"] == "https://berita.example/telegram/webhook"
     assert telegram.webhook["secret_token"] == WEBHOOK_SECRET
     assert not telegram.calls_to("getUpdates")
@@ -579,3 +582,27 @@ def test_feedsvc_bot_process_answers_and_stops_on_sigterm(tmp_path, redis_url: s
     log = proc.stderr.read()
     assert "Telegram bot @kaltara_test_bot running" in log
     assert fake.token.split(":")[1] not in log
+
+
+def test_a_long_recent_posts_list_stays_inside_one_message() -> None:
+    long_title = "Judul panjang " * 20
+    posts = [article(f"{long_title} {i}", summary="kata " * 100) for i in range(10)]
+    text = messages.recent_posts(posts, NOW, "Berita terbaru")
+    assert messages.visible_length(text) <= messages.MAX_TEXT
+    assert 5 <= text.count("<a href=") < 10
+    assert messages.visible_length('<b><a href="https://x.id/a">A &amp; B</a></b>') == 5
+
+
+async def test_only_group_admins_change_a_groups_subscriptions(
+    telegram, redis: Redis, running
+) -> None:
+    group, owner, member = -100321, 77, 78
+    telegram.group_owners[group] = owner
+    kind = {"chat_type": "supergroup"}
+    reply = await ask(telegram, group, "/langganan", user_id=member, **kind)
+    assert "hanya admin grup" in reply
+    assert await Subscriptions(redis).of_chat(group) == set()
+    assert "Berlangganan" in await ask(telegram, group, "/langganan", user_id=owner, **kind)
+    assert "hanya admin grup" in await ask(telegram, group, "/berhenti", user_id=member, **kind)
+    assert await Subscriptions(redis).of_chat(group) == {"kaltara"}
+    assert "berita" in await ask(telegram, group, "/terbaru", user_id=member, **kind)
