@@ -43,7 +43,7 @@ def build_application(settings: Settings, redis: Redis, store: Store) -> Applica
         .concurrent_updates(CONCURRENT_UPDATES)
     )
     if telegram.api_base_url:
-        builder = builder.base_url(telegram.api_base_url)
+        builder = builder.base_url(api_base(telegram.api_base_url))
     if telegram.mode == "webhook":
         builder = builder.updater(None)
     application = builder.build()
@@ -53,6 +53,16 @@ def build_application(settings: Settings, redis: Redis, store: Store) -> Applica
     commands.add_handlers(application)
     application.add_error_handler(_on_error)
     return application
+
+
+def api_base(url: str) -> str:
+    """A Bot API server's address as python-telegram-bot wants it: ending in "/bot".
+
+    Requests go to f"{base}{token}/{method}"; a server given by its root alone
+    ("http://127.0.0.1:8081") would otherwise get ".../8081123:ABC/getMe".
+    """
+    url = url.rstrip("/")
+    return url if url.endswith("/bot") or "{token}" in url else url + "/bot"
 
 
 async def run_bot(application: Application, settings: Settings, redis: Redis) -> None:

@@ -21,7 +21,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot import messages
-from bot.app import build_application, run_bot
+from bot.app import api_base, build_application, run_bot
 from bot.push import Pusher
 from bot.subscriptions import Subscriptions
 from bot.webhook import SECRET_HEADER
@@ -606,3 +606,27 @@ async def test_only_group_admins_change_a_groups_subscriptions(
     assert "hanya admin grup" in await ask(telegram, group, "/berhenti", user_id=member, **kind)
     assert await Subscriptions(redis).of_chat(group) == {"kaltara"}
     assert "berita" in await ask(telegram, group, "/terbaru", user_id=member, **kind)
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/bot"),
+        ("http://127.0.0.1:8081", "http://127.0.0.1:8081/bot"),
+        ("http://127.0.0.1:8081/", "http://127.0.0.1:8081/bot"),
+        ("https://tg.example/api/bot/", "https://tg.example/api/bot"),
+    ],
+)
+def test_api_base_url_forms(given: str, used: str) -> None:
+    assert api_base(given) == used
+
+
+async def test_a_bot_api_server_given_by_its_root_works(
+    telegram, bot_settings: Settings, redis: Redis, store: Store
+) -> None:
+    root = telegram.base_url.removesuffix("/bot")
+    settings = dataclasses.replace(
+        bot_settings, telegram=dataclasses.replace(bot_settings.telegram, api_base_url=root)
+    )
+    async with build_application(settings, redis, store) as application:
+        assert application.bot.username == "kaltara_test_bot"
