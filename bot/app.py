@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 from redis.asyncio import Redis
 from telegram import Update
@@ -20,6 +19,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot import commands
+from bot.polling import poll_while_leading
 from bot.push import Pusher
 from bot.ratelimit import RedisRateLimiter
 from bot.subscriptions import Subscriptions
@@ -29,7 +29,6 @@ from feedsvc.store import Store
 
 log = logging.getLogger(__name__)
 
-POLL_TIMEOUT = timedelta(seconds=30)  # long polling: one open getUpdates at a time
 CONCURRENT_UPDATES = 16  # one chat waiting on its 1 msg/s limit must not hold up others
 RETRY_START = (5.0, 300.0)  # first and longest wait when Telegram cannot be reached
 
@@ -70,7 +69,7 @@ async def run_bot(application: Application, settings: Settings, redis: Redis) ->
     wait = RETRY_START[0]
     while True:
         try:
-            async with _running(application, settings):
+            async with _running(application, settings, redis):
                 pusher = Pusher(
                     redis,
                     application.bot_data["services"].store,
@@ -91,7 +90,9 @@ async def run_bot(application: Application, settings: Settings, redis: Redis) ->
 
 
 @contextlib.asynccontextmanager
-async def _running(application: Application, settings: Settings) -> AsyncIterator[None]:
+async def _running(
+    application: Application, settings: Settings, redis: Redis
+) -> AsyncIterator[None]:
     telegram = settings.telegram
     await application.initialize()
     try:
@@ -102,18 +103,17 @@ async def _running(application: Application, settings: Settings) -> AsyncIterato
                 secret_token=telegram.webhook_secret or None,
                 allowed_updates=Update.ALL_TYPES,
             )
-        else:
-            await application.bot.delete_webhook()
-            await application.updater.start_polling(
-                timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES, error_callback=_poll_error
-            )
         await application.start()
         log.info("Telegram bot @%s running (%s)", application.bot.username, telegram.mode)
+        polling = None
+        if telegram.mode == "polling":
+            polling = asyncio.create_task(poll_while_leading(application, redis))
         try:
             yield
         finally:
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
+            if polling is not None:
+                polling.cancel()
+                await asyncio.gather(polling, return_exceptions=True)
             await application.stop()
     finally:
         await application.shutdown()
@@ -124,10 +124,6 @@ async def _set_menu(application: Application) -> None:
         await application.bot.set_my_commands(commands.MENU)
     except TelegramError as exc:  # a missing menu is cosmetic
         log.warning("could not set the bot's command menu: %s", exc)
-
-
-def _poll_error(exc: TelegramError) -> None:
-    log.warning("Telegram getUpdates failed: %s", exc)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -35,6 +35,7 @@ overall and the per-chat keys at once, and fan-out unions subscriber sets):
 | `feedsvc:{tg}:chat:<chat id>` | set | category slugs one chat subscribes to |
 | `feedsvc:{tg}:sent:<article id>` | hash | chat id -> `sending` or `sent`; expires after a week |
 | `feedsvc:{tg}:rate:<scope>` | string | rate limiter state of `all` or of one chat |
+| `feedsvc:{tg}:poller` | string | token of the bot process that long-polls Telegram (a lease) |
 | `feedsvc:{tg}:pause` | string | set while Telegram has asked us to wait (a 429); expires with it |
 
 The bot reads `feedsvc:{news}:events` through the consumer group `telegram`, so
@@ -88,6 +89,7 @@ def source_seen(name: str) -> str:
 
 TELEGRAM = PREFIX + "{tg}:"
 TELEGRAM_PAUSE = TELEGRAM + "pause"
+TELEGRAM_POLLER = TELEGRAM + "poller"
 TELEGRAM_GROUP = "telegram"  # consumer group on EVENTS
 
 

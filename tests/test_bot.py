@@ -630,3 +630,31 @@ async def test_a_bot_api_server_given_by_its_root_works(
     )
     async with build_application(settings, redis, store) as application:
         assert application.bot.username == "kaltara_test_bot"
+
+
+async def test_two_bot_processes_poll_one_at_a_time(
+    telegram, bot_settings: Settings, redis: Redis, store: Store, monkeypatch
+) -> None:
+    """Telegram refuses a second getUpdates: one process polls, the other takes over."""
+    monkeypatch.setattr("bot.polling.RENEW_EVERY", 0.1)
+    apps = [build_application(bot_settings, redis, store) for _ in range(2)]
+    tasks = [asyncio.create_task(run_bot(app, bot_settings, redis)) for app in apps]
+    try:
+        await until(lambda: all(app.running for app in apps) and telegram.calls_to("getUpdates"))
+        await asyncio.sleep(0.5)  # several renewals: the follower must stay a follower
+        polling = [app for app in apps if app.updater.running]
+        assert len(polling) == 1
+        for n in range(3):
+            await ask(telegram, READER + n, "/start")
+        await asyncio.sleep(0.3)
+        assert len(telegram.sent) == 3, "each command answered once"
+        leader = apps.index(polling[0])
+        tasks[leader].cancel()  # a clean stop lets go of the lease
+        await asyncio.gather(tasks[leader], return_exceptions=True)
+        other = apps[1 - leader]
+        await until(lambda: other.updater.running)
+        assert "Halo" in await ask(telegram, READER, "/start")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
