@@ -13,7 +13,7 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Lin
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, RetryAfter
 
-from tests.telegram_api import FakeTelegram
+from tests.telegram_api import FakeTelegram, check_text
 
 
 @pytest.fixture
@@ -229,3 +229,23 @@ async def test_application_polls_and_replies(fake: FakeTelegram) -> None:
         await app.stop()
     assert (reply.chat_id, reply.text) == (-5, "args: kaltara 3")
     assert fake.calls_to("deleteWebhook")
+
+
+@pytest.mark.parametrize(
+    ("text", "parse_mode", "problem"),
+    [
+        ('<b><a href="https://x.id/?a=1&amp;b=2">A &amp; B</a></b>', "HTML", ""),
+        ("<i>10 jam lalu</i> &lt;5% &#x27;", "HTML", ""),
+        ("<p>paragraf</p>", "HTML", "unsupported start tag"),
+        ("<b>tebal", "HTML", "is not closed"),
+        ("<b><i>x</b></i>", "HTML", "unexpected end tag"),
+        ("A & B", "HTML", "unescaped"),
+        ("&nbsp;", "HTML", "unsupported entity"),
+        ("A & B <p>", None, ""),
+        ("x" * 4097, None, "message is too long"),
+        ("<b>" + "x" * 4096 + "</b>", "HTML", ""),
+    ],
+)
+def test_text_is_checked_as_telegram_does(text: str, parse_mode: str | None, problem: str) -> None:
+    found = check_text(text, parse_mode)
+    assert (problem in found) if problem else found == ""
