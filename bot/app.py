@@ -122,6 +122,7 @@ async def _running(
 async def _set_menu(application: Application) -> None:
     try:
         await application.bot.set_my_commands(commands.MENU)
+        await application.bot.set_my_commands(commands.MENU_EN, language_code="en")
     except TelegramError as exc:  # a missing menu is cosmetic
         log.warning("could not set the bot's command menu: %s", exc)
 

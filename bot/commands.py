@@ -53,8 +53,11 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 
 def add_handlers(application: Application) -> None:
+    # Channel posts too: a channel's admins subscribe it by posting /langganan there.
+    # Edited messages are left out, so correcting a typo does not answer twice.
+    where = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
     for names, callback in COMMANDS:
-        application.add_handler(CommandHandler(names, callback))
+        application.add_handler(CommandHandler(names, callback, filters=where))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     application.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     # Last: any other command in a private chat gets a pointer to the help.
@@ -209,6 +212,14 @@ MENU = [
     ("berhenti", "Berhenti berlangganan"),
     ("status", "Langganan chat ini"),
     ("bantuan", "Bantuan"),
+]
+MENU_EN = [
+    ("latest", "Latest news"),
+    ("categories", "Categories"),
+    ("subscribe", "Get new posts here"),
+    ("unsubscribe", "Stop new posts"),
+    ("status", "This chat's subscriptions"),
+    ("help", "Help"),
 ]
 
 

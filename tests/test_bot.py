@@ -270,6 +270,37 @@ async def test_admin_commands_are_for_admins_only(telegram, store: Store, runnin
 async def test_menu_is_set_at_start(telegram, running) -> None:
     names = [c["command"] for c in telegram.commands()]
     assert names[:2] == ["terbaru", "kategori"] and "sumber" not in names
+    english = [c["command"] for c in telegram.commands(language_code="en")]
+    assert english[:2] == ["latest", "categories"]
+
+
+async def test_a_channel_subscribes_by_posting_the_command(
+    telegram, redis: Redis, store: Store, running
+) -> None:
+    channel = -1001234
+    reply = await ask(telegram, channel, "/langganan", chat_type="channel")
+    assert "Berlangganan: KALTARA" in reply
+    assert await Subscriptions(redis).of_chat(channel) == {"kaltara"}
+    await store.upsert(article("Untuk kanal"), pushable=True)
+    await until(lambda: telegram.sent_to(channel)[1:])
+    assert "Untuk kanal" in telegram.sent_to(channel)[-1].text
+
+
+async def test_an_edited_command_is_not_answered_again(telegram, running) -> None:
+    await ask(telegram, READER, "/start")
+    edited = {
+        "message_id": 1,
+        "date": int(NOW.timestamp()),
+        "edit_date": int(NOW.timestamp()),
+        "chat": {"id": READER, "type": "private", "first_name": "A"},
+        "from": {"id": READER, "is_bot": False, "first_name": "A"},
+        "text": "/bantuan",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 8}],
+    }
+    telegram.add_update({"edited_message": edited})
+    await ask(telegram, READER, "/status")  # fetched after the edit
+    await asyncio.sleep(0.3)  # updates are handled concurrently: give the edit time to show
+    assert len(telegram.sent) == 2
 
 
 # --- pushes ------------------------------------------------------------------------------
