@@ -11,6 +11,7 @@ import dataclasses
 import inspect
 import logging
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -689,3 +690,33 @@ async def test_two_bot_processes_poll_one_at_a_time(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_telegram_unreachable_at_start_is_retried(
+    bot_settings: Settings, redis: Redis, store: Store, monkeypatch, caplog
+) -> None:
+    monkeypatch.setattr("bot.app.RETRY_START", (0.2, 0.4))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    later = FakeTelegram()
+    settings = dataclasses.replace(
+        bot_settings,
+        telegram=dataclasses.replace(
+            bot_settings.telegram,
+            token=later.token,
+            api_base_url=f"http://127.0.0.1:{port}/bot",
+        ),
+    )
+    application = build_application(settings, redis, store)
+    task = asyncio.create_task(run_bot(application, settings, redis))
+    try:
+        await until(lambda: "Telegram bot cannot start" in caplog.text)
+        assert not application.running
+        await later.start(port)  # Telegram is back
+        await until(lambda: application.running)
+        assert "Halo" in await ask(later, READER, "/start")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await later.close()
