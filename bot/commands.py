@@ -15,6 +15,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    PrefixHandler,
     filters,
 )
 
@@ -58,6 +59,10 @@ def add_handlers(application: Application) -> None:
     where = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
     for names, callback in COMMANDS:
         application.add_handler(CommandHandler(names, callback, filters=where))
+    # Telegram marks commands with a bot_command entity; a client or a Bot API
+    # server that leaves it out still gets an answer to "/terbaru".
+    for names, callback in COMMANDS:
+        application.add_handler(PrefixHandler("/", names, callback, filters=where))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     application.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     # Last: any other command in a private chat gets a pointer to the help.

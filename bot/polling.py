@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 LEASE_MS = 30_000
 RENEW_EVERY = 10.0  # seconds; three chances to renew before the lease runs out
 POLL_TIMEOUT = timedelta(seconds=30)  # one open getUpdates at a time, answered on news
+# Between two getUpdates: nothing against Telegram, which holds each call open, but
+# a Bot API server that answers at once is then asked 10 times a second, not 1,000.
+POLL_PAUSE = 0.1
 
 _HOLD = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -80,9 +83,15 @@ async def poll_while_leading(application: Application, redis: Redis) -> None:
 async def _follow(application: Application, leading: bool) -> None:
     updater = application.updater
     if leading and not updater.running:
-        await application.bot.delete_webhook()
+        try:
+            await application.bot.delete_webhook()  # getUpdates is refused while one is set
+        except TelegramError as exc:
+            log.warning("could not remove a webhook before polling: %s", exc)
         await updater.start_polling(
-            timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES, error_callback=_poll_error
+            poll_interval=POLL_PAUSE,
+            timeout=POLL_TIMEOUT,
+            allowed_updates=Update.ALL_TYPES,
+            error_callback=_poll_error,
         )
         log.info("this process polls Telegram for updates")
     elif not leading and updater.running:

@@ -720,3 +720,11 @@ async def test_telegram_unreachable_at_start_is_retried(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await later.close()
+
+
+async def test_a_command_without_its_entity_is_still_answered(telegram, running) -> None:
+    """Some clients and Bot API servers leave out the bot_command entity."""
+    before = len(telegram.sent)
+    telegram.message(READER, "/bantuan")
+    sent = await telegram.wait_sent(before + 1)
+    assert "/terbaru" in sent[-1].text
