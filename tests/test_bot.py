@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
 
 from bot import messages
@@ -728,3 +729,14 @@ async def test_a_command_without_its_entity_is_still_answered(telegram, running)
     telegram.message(READER, "/bantuan")
     sent = await telegram.wait_sent(before + 1)
     assert "/terbaru" in sent[-1].text
+
+
+async def test_a_group_subscribes_when_telegram_cannot_name_its_admins(
+    telegram, redis: Redis, running, monkeypatch
+) -> None:
+    async def unknown_method(params: dict) -> web.Response:
+        return web.json_response({"ok": True, "result": True})  # not a ChatMember
+
+    monkeypatch.setattr(telegram, "_m_getchatmember", unknown_method)
+    reply = await ask(telegram, -100999, "/langganan", user_id=5, chat_type="supergroup")
+    assert "Berlangganan: KALTARA" in reply
