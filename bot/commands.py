@@ -86,9 +86,9 @@ async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     words = list(context.args or [])
-    count = DEFAULT_COUNT
-    if words and words[-1].isdigit():
-        count = max(1, min(int(words.pop()), MAX_COUNT))
+    numbers = [w for w in words if w.isdigit()]  # "/terbaru 3 kaltara" works too
+    count = max(1, min(int(numbers[-1]), MAX_COUNT)) if numbers else DEFAULT_COUNT
+    words = [w for w in words if not w.isdigit()]
     slug, heading = None, "Berita terbaru"
     if words and " ".join(words).lower() not in EVERYTHING:
         category = await _category(s, " ".join(words))

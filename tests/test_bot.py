@@ -196,6 +196,8 @@ async def test_terbaru_takes_a_category_and_a_count(telegram, store: Store, runn
     assert "Berita Kaltara 2" not in reply and "Bulungan" not in reply
     reply = await ask(telegram, READER, "/latest Bulungan")
     assert "Berita Bulungan" in reply and "Berita Kaltara" not in reply
+    reply = await ask(telegram, READER, "/terbaru 1 kaltara")
+    assert "Berita Kaltara 0" in reply and "Berita Kaltara 1" not in reply
     reply = await ask(telegram, READER, "/terbaru 1")
     assert "Berita Bulungan" in reply and "Berita Kaltara" not in reply
 
