@@ -24,6 +24,7 @@ from bot.push import Pusher
 from bot.ratelimit import RedisRateLimiter
 from bot.subscriptions import Subscriptions
 from feedsvc.config import Settings
+from feedsvc.metrics import Metrics
 from feedsvc.sources import SourceRegistry
 from feedsvc.store import Store
 
@@ -64,7 +65,9 @@ def api_base(url: str) -> str:
     return url if url.endswith("/bot") or "{token}" in url else url + "/bot"
 
 
-async def run_bot(application: Application, settings: Settings, redis: Redis) -> None:
+async def run_bot(
+    application: Application, settings: Settings, redis: Redis, metrics: Metrics | None = None
+) -> None:
     """Run until cancelled, starting again after Telegram or a bug stopped it."""
     wait = RETRY_START[0]
     while True:
@@ -76,6 +79,7 @@ async def run_bot(application: Application, settings: Settings, redis: Redis) ->
                     application.bot_data["services"].subscriptions,
                     application.bot,
                     settings.telegram,
+                    count=metrics.count_push if metrics else lambda outcome: None,
                 )
                 await pusher.run()
         except InvalidToken:

@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -60,6 +60,7 @@ class Pusher:
         bot: Bot,
         telegram: TelegramSettings,
         consumer: str = "",
+        count: Callable[[str], None] = lambda outcome: None,
     ) -> None:
         self.redis = redis
         self.store = store
@@ -70,6 +71,7 @@ class Pusher:
         self.max_age = timedelta(hours=telegram.max_push_age_hours)
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._sends = asyncio.Semaphore(CONCURRENT_SENDS)
+        self.count = count  # each send's outcome, for /metrics
 
     async def run(self) -> None:
         """Deliver events until cancelled; a Redis outage pauses it, said once."""
@@ -167,6 +169,7 @@ class Pusher:
         if not claimed:
             return
         outcome = await self._send(article, chat)
+        self.count(outcome or "retry")
         if outcome is None:
             await self.redis.hdel(claims, chat)
             raise TryLater(chat)

@@ -171,7 +171,8 @@ async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     application = build_application(settings, app[appkeys.REDIS], app[appkeys.STORE])
     app[appkeys.BOT] = application
-    task = asyncio.create_task(run_bot(application, settings, app[appkeys.REDIS]))
+    metrics = app[appkeys.METRICS]
+    task = asyncio.create_task(run_bot(application, settings, app[appkeys.REDIS], metrics))
     try:
         yield
     finally:

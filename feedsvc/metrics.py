@@ -18,8 +18,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
-from feedsvc import appkeys
+from bot.subscriptions import Subscriptions
+from feedsvc import appkeys, keys
 from feedsvc.sources import SourceRegistry
 
 
@@ -48,12 +51,31 @@ class Metrics:
         self.sources_failing = Gauge(
             "feedsvc_sources_failing", "Sources whose last poll failed", registry=r
         )
+        self.pushes = Counter(
+            "feedsvc_telegram_pushes",
+            "Telegram pushes sent by this process, by outcome (sent, refused, moved, gone, "
+            "failed, unknown, retry)",
+            ["outcome"],
+            registry=r,
+        )
+        self.subscriptions = Gauge(
+            "feedsvc_telegram_subscriptions", "Chats subscribed, by category", ["category"],
+            registry=r,
+        )  # fmt: skip
+        self.pushes_pending = Gauge(
+            "feedsvc_telegram_pushes_pending",
+            "New-article events read by a bot process but not yet fully pushed",
+            registry=r,
+        )
 
         self._hit, self._miss = self.cache.labels("hit"), self.cache.labels("miss")
         self._by_route: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
 
     def render_cache(self, hit: bool) -> None:
         (self._hit if hit else self._miss).inc()
+
+    def count_push(self, outcome: str) -> None:
+        self.pushes.labels(outcome).inc()
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         # labels() is a dict lookup plus locking; keep the children (hot path).
@@ -97,5 +119,17 @@ async def metrics_view(request: web.Request) -> web.Response:
     metrics.categories.set(len(await store.categories()))
     metrics.sources.set(len(sources))
     metrics.sources_failing.set(sum(1 for s in statuses if s.failures))
+    await _telegram_gauges(metrics, app[appkeys.REDIS])
     body = generate_latest(metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _telegram_gauges(metrics: Metrics, redis: Redis) -> None:
+    metrics.subscriptions.clear()  # a category nobody follows any more has no key to count
+    for slug, chats in (await Subscriptions(redis).counts()).items():
+        metrics.subscriptions.labels(slug).set(chats)
+    try:
+        pending = await redis.xpending(keys.EVENTS, keys.TELEGRAM_GROUP)
+    except ResponseError:  # no bot has created its group yet
+        pending = {"pending": 0}
+    metrics.pushes_pending.set(pending["pending"])

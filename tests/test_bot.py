@@ -134,6 +134,10 @@ async def _group_exists(redis: Redis) -> bool:
     return any(g["name"] == keys.TELEGRAM_GROUP for g in groups)
 
 
+async def _nothing_pending(redis: Redis) -> bool:
+    return (await redis.xpending(keys.EVENTS, keys.TELEGRAM_GROUP))["pending"] == 0
+
+
 async def until(check: Callable[[], object]) -> None:
     """Wait for what the bot does in the background; `check` may return an awaitable."""
     async with asyncio.timeout(10):
@@ -742,3 +746,20 @@ async def test_a_group_subscribes_when_telegram_cannot_name_its_admins(
     monkeypatch.setattr(telegram, "_m_getchatmember", unknown_method)
     reply = await ask(telegram, -100999, "/langganan", user_id=5, chat_type="supergroup")
     assert "Berlangganan: KALTARA" in reply
+
+
+async def test_metrics_count_pushes_and_subscriptions(
+    telegram, bot_settings: Settings, redis: Redis, store: Store, aiohttp_client
+) -> None:
+    client = await aiohttp_client(make_app(bot_settings, ("web", "bot")))
+    await until(lambda: client.app[appkeys.BOT].running and _group_exists(redis))
+    await Subscriptions(redis).add(READER, ["kaltara"])
+    await Subscriptions(redis).add(READER + 1, ["kaltara", "bulungan"])
+    await store.upsert(article("Satu"), pushable=True)
+    await telegram.wait_sent(3)  # two chats and the channel
+    await until(lambda: _nothing_pending(redis))  # the event is acknowledged
+    text = await (await client.get("/metrics")).text()
+    assert 'feedsvc_telegram_pushes_total{outcome="sent"} 3.0' in text
+    assert 'feedsvc_telegram_subscriptions{category="kaltara"} 2.0' in text
+    assert 'feedsvc_telegram_subscriptions{category="bulungan"} 1.0' in text
+    assert "feedsvc_telegram_pushes_pending 0.0" in text
