@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 
-from telegram import LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -230,8 +230,14 @@ MENU_EN = [
 
 
 async def _reply(update: Update, text: str) -> None:
-    chat = update.effective_chat
-    await chat.send_message(text, parse_mode="HTML", link_preview_options=NO_PREVIEW)
+    """Answer in the chat; in a group, as a reply, so it is clear whom it answers."""
+    chat, message = update.effective_chat, update.effective_message
+    quote = None
+    if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and message is not None:
+        quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    await chat.send_message(
+        text, parse_mode="HTML", link_preview_options=NO_PREVIEW, reply_parameters=quote
+    )
 
 
 async def _category(s: Services, name: str) -> Category | None:

@@ -219,6 +219,10 @@ async def test_terbaru_in_a_group_addressed_to_the_bot(telegram, store: Store, r
     await store.upsert(article("Berita grup"))
     reply = await ask(telegram, -100123, "/terbaru@kaltara_test_bot", chat_type="supergroup")
     assert "Berita grup" in reply
+    quoted = telegram.sent[-1].params["reply_parameters"]
+    assert quoted["allow_sending_without_reply"] is True and quoted["message_id"] >= 1
+    await ask(telegram, READER, "/terbaru")
+    assert "reply_parameters" not in telegram.sent[-1].params  # private chats: no quote
 
 
 async def test_titles_with_markup_characters_are_escaped(telegram, store: Store, running) -> None:
