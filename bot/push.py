@@ -76,11 +76,19 @@ class Pusher:
     async def run(self) -> None:
         """Deliver events until cancelled; a Redis outage pauses it, said once."""
         down_since: float | None = None
+        needs_group = True
         while True:
             _reraise_cancellation()
             try:
-                await self.ensure_group()
+                if needs_group:
+                    await self.ensure_group()
+                    needs_group = False
                 await self.step()
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                needs_group = True  # the stream went away (a flushed or new Redis)
+                continue
             except RedisError as exc:
                 if down_since is None:
                     down_since = time.monotonic()

@@ -767,3 +767,14 @@ async def test_metrics_count_pushes_and_subscriptions(
     assert 'feedsvc_telegram_subscriptions{category="kaltara"} 2.0' in text
     assert 'feedsvc_telegram_subscriptions{category="bulungan"} 1.0' in text
     assert "feedsvc_telegram_pushes_pending 0.0" in text
+
+
+async def test_pushes_go_on_after_redis_lost_the_stream(
+    telegram, redis: Redis, store: Store, running
+) -> None:
+    """A flushed Redis (or a new one without persistence) loses the consumer group."""
+    await redis.flushdb()
+    await Subscriptions(redis).add(READER, ["kaltara"])
+    await until(lambda: _group_exists(redis))
+    await store.upsert(article("Sesudah"), pushable=True)
+    await until(lambda: telegram.sent_to(READER))
