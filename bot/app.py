@@ -73,10 +73,12 @@ async def run_bot(
     while True:
         try:
             async with _running(application, settings, redis):
+                wait = RETRY_START[0]  # started: a later failure starts its backoff afresh
+                services: commands.Services = application.bot_data["services"]
                 pusher = Pusher(
                     redis,
-                    application.bot_data["services"].store,
-                    application.bot_data["services"].subscriptions,
+                    services.store,
+                    services.subscriptions,
                     application.bot,
                     settings.telegram,
                     count=metrics.count_push if metrics else lambda outcome: None,
