@@ -778,3 +778,14 @@ async def test_pushes_go_on_after_redis_lost_the_stream(
     await until(lambda: _group_exists(redis))
     await store.upsert(article("Sesudah"), pushable=True)
     await until(lambda: telegram.sent_to(READER))
+
+
+async def test_a_post_in_two_subscribed_categories_is_pushed_once(
+    telegram, redis: Redis, store: Store, running
+) -> None:
+    await Subscriptions(redis).add(READER, ["kaltara", "bulungan", "all"])
+    await store.upsert(article("Dua kategori", categories=("KALTARA", "Bulungan")), pushable=True)
+    await telegram.wait_sent(2)  # the reader's and the channel's
+    await asyncio.sleep(0.5)
+    assert len(telegram.sent_to(READER)) == 1
+    assert "KALTARA, Bulungan" in telegram.sent_to(READER)[0].text
