@@ -27,7 +27,9 @@ from redis.asyncio import Redis
 
 from feedsvc import keys
 from feedsvc.api import source_json
-from feedsvc.cli import Progress, main, sources_table
+from feedsvc.cli import main
+from feedsvc.cli.opml import Progress
+from feedsvc.cli.sources import sources_table
 from feedsvc.config import load_settings
 from feedsvc.models import Source, SourceStatus
 from feedsvc.opml import Outline, write_opml

@@ -1,0 +1,84 @@
+"""The `feedsvc` command.
+
+Long-running parts (`run`, `web`, `worker`, `bot`: here) and one-shot commands
+that manage sources (`sources`, `ingest`, `import-opml`, `export-opml`: a module
+each beside this one). One-shot commands
+use the same Redis as the service: the external one, or the embedded one (started
+for the command, or shared with a running `feedsvc run`).
+
+Exit codes: 0 done, 1 it failed (unreachable Redis, a failed fetch, an unknown or
+taken name), 2 bad input (config, options, an unreadable OPML file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from feedsvc import __version__
+from feedsvc.cli import ingest, opml, sources
+from feedsvc.cli.common import Command, CommandError, add_command, common_options
+from feedsvc.config import ConfigError, Settings, load_settings
+from feedsvc.lifecycle import StartupError, serve
+from feedsvc.logs import setup_logging
+from feedsvc.web import make_app, receives_webhook
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"feedsvc: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(logging.DEBUG if args.verbose else args.log_level, _secrets(settings))
+    try:
+        return args.func(settings, args)
+    except CommandError as exc:
+        print(f"feedsvc: {exc}", file=sys.stderr)
+        return exc.code
+    except StartupError as exc:
+        print(f"feedsvc: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedsvc", description="News feeds and Telegram alerts for Kaltara."
+    )
+    common_options(parser, default=None)
+    parser.add_argument("--version", action="version", version=f"feedsvc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = {
+        "run": ("web server, poller, notifier and bot in one process", ("web", "worker", "bot")),
+        "web": ("the HTTP server only", ("web",)),
+        "worker": ("polling and ingest only", ("worker",)),
+        "bot": ("the Telegram bot: commands and push delivery", ("bot",)),
+    }
+    for name, (help_text, roles) in commands.items():
+        cmd = add_command(sub, name, help_text, _serve_roles(*roles))
+        cmd.set_defaults(log_level=logging.INFO)
+    sources.add_parser(sub)
+    ingest.add_parser(sub)
+    opml.add_parsers(sub)
+    return parser
+
+
+def _serve_roles(*roles: str) -> Command:
+    def command(settings: Settings, args: argparse.Namespace) -> int:
+        app = make_app(settings, roles)
+        listens = "web" in roles or ("bot" in roles and receives_webhook(settings))
+        host = settings.service.host if listens else None
+        asyncio.run(serve(app, host, settings.service.port))
+        return 0
+
+    return command
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [settings.telegram.token, settings.telegram.webhook_secret, *settings.api.tokens]

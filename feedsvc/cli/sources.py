@@ -1,0 +1,215 @@
+"""`feedsvc sources list | add | remove`."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+import orjson
+from cssselect import SelectorError
+from lxml.cssselect import CSSSelector
+from redis.asyncio import Redis
+
+from feedsvc.api import source_json
+from feedsvc.cli.common import (
+    CommandError,
+    add_command,
+    positive,
+    with_redis,
+)
+from feedsvc.config import SOURCE_KINDS, Settings
+from feedsvc.dates import duration
+from feedsvc.models import Source, SourceStatus, identity_key
+from feedsvc.scheduler import SYNC_EVERY
+from feedsvc.sources import SourceError, SourceRegistry, check_source
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    sources = add_command(sub, "sources", "list, add or remove sources", None)
+    actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    listing = add_command(actions, "list", "every source and how its polls went", _sources_list)
+    listing.add_argument("--json", action="store_true", help="the same JSON as GET /api/sources")
+
+    add = add_command(actions, "add", "add a source; running workers pick it up", _sources_add)
+    add.add_argument("name", help="1-64 letters, digits, '.', '_' or '-'")
+    add.add_argument("url", help="the feed URL, or the listing page for --kind html")
+    add.add_argument("--kind", choices=SOURCE_KINDS, default="feed", help="default: feed")
+    add.add_argument("--category", default="", help="category for entries that name none")
+    add.add_argument("--interval", type=positive, metavar="SECONDS", help="default: poll.interval")
+    add.add_argument(
+        "--link-selector", default="", metavar="CSS", help="--kind html: CSS for article links"
+    )
+
+    remove = add_command(actions, "remove", "stop polling a source added at run time", _sources_rm)
+    remove.add_argument("name")
+
+
+def _sources_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(redis: Redis) -> int:
+        registry = SourceRegistry(redis, settings)
+        sources = await registry.all()
+        statuses = await registry.statuses([s.name for s in sources])
+        now = time.time()
+        if args.json:
+            pairs = zip(sources, statuses, strict=True)
+            body = {"sources": [source_json(s, st, now) for s, st in pairs]}
+            print(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+        elif not sources:
+            print("No sources yet: add one with `feedsvc sources add NAME URL`")
+            print("or import a list with `feedsvc import-opml FILE`.")
+        else:
+            print(sources_table(sources, statuses, now, ZoneInfo(settings.service.timezone)))
+        return 0
+
+    return with_redis(settings, work)
+
+
+def sources_table(
+    sources: Sequence[Source], statuses: Sequence[SourceStatus], now: float, tz: tzinfo
+) -> str:
+    """The table `sources list` prints; a failing source's last error on its own line."""
+    header = ("NAME", "KIND", "EVERY", "FROM", "STATE", "LAST OK", "NEXT POLL", "URL")
+    rows = [
+        (
+            s.name,
+            s.kind,
+            duration(s.interval),
+            s.origin,
+            source_state(st),
+            ago(st.last_success, now, tz),
+            until(st.next_poll, now, tz),
+            s.url,
+        )
+        for s, st in zip(sources, statuses, strict=True)
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = [_table_line(header, widths)]
+    for row, source, status in zip(rows, sources, statuses, strict=True):
+        lines.append(_table_line(row, widths))
+        lines.extend(_notes(source, status, now, tz))
+    return "\n".join(lines)
+
+
+def _table_line(row: Sequence[str], widths: Sequence[int]) -> str:
+    cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+    return "  ".join([*cells, row[-1]]).rstrip()
+
+
+def _notes(source: Source, status: SourceStatus, now: float, tz: tzinfo) -> list[str]:
+    notes = []
+    if status.failures and status.last_error:
+        notes.append(f"    error ({ago(status.last_error_at, now, tz)}): {status.last_error}")
+    if status.url and status.url != source.url and status.defined_url == source.url:
+        notes.append(f"    moved permanently to {status.url}")
+    return notes
+
+
+def source_state(status: SourceStatus) -> str:
+    if status.failures:
+        return f"failing ({status.failures})"
+    if status.last_success is None:
+        return "never polled"
+    return "ok"
+
+
+def ago(ts: float | None, now: float, tz: tzinfo) -> str:
+    """A past time as "5 min ago"; more than a week back, as a date."""
+    if ts is None:
+        return "-"
+    return _relative(now - ts, ts, tz, "{} ago")
+
+
+def until(ts: float | None, now: float, tz: tzinfo) -> str:
+    if ts is None:
+        return "-"
+    if ts <= now:
+        return "due now"
+    return _relative(ts - now, ts, tz, "in {}")
+
+
+def _relative(seconds: float, ts: float, tz: tzinfo, form: str) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return "just now" if form == "{} ago" else form.format(f"{seconds:.0f} s")
+    if seconds < 3600:
+        return form.format(f"{seconds // 60:.0f} min")
+    if seconds < 86400:
+        return form.format(f"{seconds // 3600:.0f} h")
+    if seconds < 7 * 86400:
+        return form.format(f"{seconds // 86400:.0f} d")
+    return datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _sources_add(settings: Settings, args: argparse.Namespace) -> int:
+    source = _new_source(settings, args)
+
+    async def work(redis: Redis) -> int:
+        registry = SourceRegistry(redis, settings)
+        same_url = _same_url(await registry.all(), source.url)
+        if same_url is not None:
+            raise CommandError(f"source {same_url.name} already polls {same_url.url}")
+        if not await registry.add(source):
+            raise CommandError(f"a source named {source.name!r} already exists")
+        return 0
+
+    with_redis(settings, work)
+    category = f", category {source.category}" if source.category else ""
+    every = duration(source.interval)
+    print(f"Added source {source.name}: {source.kind} {source.url}{category}, every {every}.")
+    print(
+        f"Running `feedsvc run` and `feedsvc worker` processes pick it up within "
+        f"{SYNC_EVERY:.0f} s (they re-read the source list) and poll it soon after."
+    )
+    return 0
+
+
+def _new_source(settings: Settings, args: argparse.Namespace) -> Source:
+    """The source `sources add` means, checked before Redis is touched (bad input: exit 2)."""
+    source = Source(
+        name=args.name,
+        url=args.url,
+        kind=args.kind,
+        category=args.category,
+        interval=args.interval or settings.poll.interval,
+        link_selector=args.link_selector,
+        origin="added",
+    )
+    try:
+        check_source(source)
+    except SourceError as exc:
+        raise CommandError(str(exc), 2) from None
+    if source.link_selector:
+        if source.kind != "html":
+            raise CommandError("--link-selector only applies to --kind html", 2)
+        check_selector(source.link_selector)
+    return source
+
+
+def check_selector(css: str) -> None:
+    try:
+        CSSSelector(css)
+    except SelectorError as exc:
+        raise CommandError(f"--link-selector {css!r} is not a CSS selector: {exc}", 2) from None
+
+
+def _same_url(sources: Sequence[Source], url: str) -> Source | None:
+    wanted = identity_key(url)
+    return next((s for s in sources if identity_key(s.url) == wanted), None)
+
+
+def _sources_rm(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(redis: Redis) -> int:
+        try:
+            await SourceRegistry(redis, settings).remove(args.name)
+        except SourceError as exc:
+            raise CommandError(str(exc)) from None
+        return 0
+
+    with_redis(settings, work)
+    print(f"Removed source {args.name}; its articles stay in the store.")
+    print(f"Running workers stop polling it within {SYNC_EVERY:.0f} s.")
+    return 0
