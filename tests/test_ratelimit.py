@@ -82,7 +82,8 @@ async def test_other_chats_are_not_held_up(redis: Redis) -> None:
     await send(limiter, calls, 42)
     await send(limiter, calls, "43")
     await send(limiter, calls, -100500)
-    assert time.monotonic() - start < 0.5
+    # Held up per chat, the three would take 2 s; the slack is for a loaded CI machine.
+    assert time.monotonic() - start < 1.5
 
 
 async def test_intervals_per_chat_kind(redis: Redis) -> None:
@@ -92,7 +93,7 @@ async def test_intervals_per_chat_kind(redis: Redis) -> None:
         assert await limiter.try_acquire(chat_id) == 0
         await asyncio.sleep(0.01)  # past the overall interval of 1 ms
         wait = await limiter.try_acquire(chat_id)
-        assert interval - 0.2 < wait <= interval
+        assert interval - 0.5 < wait <= interval  # 1 s and 3 s stay apart; slack for load
         ttl = await redis.pttl(keys.rate(chat_id))
         assert interval * 1000 < ttl <= interval * 1000 + 1000  # idle chats leave no key
     # A numeric string is the same chat as the int.
@@ -179,7 +180,7 @@ async def test_non_sending_endpoints_pass_through(redis: Redis) -> None:
     start = time.monotonic()
     for endpoint in ["getMe", "getUpdates", "getChat", "answerCallbackQuery", "sendChatAction"]:
         assert await send(limiter, calls, 42, endpoint=endpoint) is True
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 2  # the pause is 5 s
     assert not await redis.exists(keys.rate(42))
 
 
