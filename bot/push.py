@@ -5,12 +5,14 @@ bot processes read it through one consumer group, so each event goes to one of
 them; an event is acknowledged only when every recipient was handled, and a
 process that dies leaves its events pending for another to claim.
 
-Each (article, chat) pair is claimed in Redis before its message is sent. Claims
-survive restarts, so an event handled twice (a crash between sending and the
-acknowledgement) never sends a message twice. A send whose outcome is unknown (a
-timeout after the request left) keeps its claim: a lost alert is better than a
-duplicate. A send that certainly did not happen (a 429 past our retries, a refused
-connection) drops its claim and the event is tried again later.
+Each (article, chat) pair is claimed in Redis right before its message is sent,
+once the rate limiter has given it a slot (so a crash leaves unclaimed every
+message still waiting its turn). Claims survive restarts, so an event handled
+twice (a crash between sending and the acknowledgement) never sends a message
+twice. A send whose outcome is unknown (a timeout after the request left) keeps
+its claim: a lost alert is better than a duplicate. A send that certainly did not
+happen (a 429 past our retries, a refused connection) drops its claim and the
+event is tried again later.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
-from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
 
 from bot import messages
+from bot.ratelimit import RESERVED, RedisRateLimiter, parse_chat
 from bot.subscriptions import Subscriptions
 from feedsvc import keys
 from feedsvc.config import TelegramSettings
@@ -57,7 +60,7 @@ class Pusher:
         redis: Redis,
         store: Store,
         subscriptions: Subscriptions,
-        bot: Bot,
+        bot: ExtBot,
         telegram: TelegramSettings,
         consumer: str = "",
         count: Callable[[str], None] = lambda outcome: None,
@@ -66,6 +69,7 @@ class Pusher:
         self.store = store
         self.subscriptions = subscriptions
         self.bot = bot
+        self.limiter: RedisRateLimiter = bot.rate_limiter
         self.channels = [str(c) for c in telegram.channels]
         self.channel_slugs = {slugify(name) for name in telegram.push_categories}
         self.max_age = timedelta(hours=telegram.max_push_age_hours)
@@ -170,6 +174,11 @@ class Pusher:
     async def deliver(self, article: Article, chat: str) -> None:
         """Send `article` to `chat` unless it was sent (or attempted) before."""
         claims = keys.sent(article.id)
+        if await self.redis.hexists(claims, chat):
+            return
+        # The claim is taken only once the rate limiter gives this send its slot, so a
+        # crash leaves unsent only the messages whose requests were on the wire.
+        await self.limiter.acquire(parse_chat(chat))
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(claims, chat, "sending")
             pipe.expire(claims, CLAIM_TTL)
@@ -187,7 +196,10 @@ class Pusher:
         """The claim's final state, or None when nothing was sent and a retry is due."""
         try:
             await self.bot.send_message(
-                _chat_id(chat), messages.push(article), parse_mode=ParseMode.HTML
+                parse_chat(chat),
+                messages.push(article),
+                parse_mode=ParseMode.HTML,
+                rate_limit_args=RESERVED,
             )
         except RetryAfter as exc:  # the rate limiter already waited and retried
             log.warning("chat %s: Telegram still asks to wait (%s); will retry", chat, exc)
@@ -235,11 +247,3 @@ def _reraise_cancellation() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-
-
-def _chat_id(chat: str) -> int | str:
-    """Numeric ids as ints, "@channel" names as they are."""
-    try:
-        return int(chat)
-    except ValueError:
-        return chat

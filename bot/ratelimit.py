@@ -73,8 +73,15 @@ Callback = Callable[..., Coroutine[Any, Any, Result]]
 ChatId = int | str
 
 
+# `rate_limit_args=RESERVED`: the caller already holds this send's slot (from `acquire`).
+RESERVED = -1
+
+
 class RedisRateLimiter(BaseRateLimiter[int]):
-    """Throttles sending methods across processes; `rate_limit_args` overrides max_retries."""
+    """Throttles sending methods across processes.
+
+    `rate_limit_args` overrides max_retries for one call, or is RESERVED.
+    """
 
     def __init__(self, redis: Redis, *, max_rate: float = 28, max_retries: int = 3) -> None:
         if max_rate <= 0:
@@ -103,10 +110,13 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         if not is_sending(endpoint):
             return await callback(*args, **kwargs)
         chat_id = parse_chat(data.get("chat_id"))
-        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        reserved = rate_limit_args == RESERVED
+        retries = self.max_retries if rate_limit_args in (None, RESERVED) else rate_limit_args
         attempt = 0
         while True:
-            await self.acquire(chat_id)  # also waits out a pause
+            if not reserved:
+                await self.acquire(chat_id)  # also waits out a pause
+            reserved = False  # a retry waits for a slot of its own
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

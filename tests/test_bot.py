@@ -789,3 +789,34 @@ async def test_a_post_in_two_subscribed_categories_is_pushed_once(
     await asyncio.sleep(0.5)
     assert len(telegram.sent_to(READER)) == 1
     assert "KALTARA, Bulungan" in telegram.sent_to(READER)[0].text
+
+
+async def test_a_crash_mid_fan_out_loses_only_what_was_on_the_wire(
+    telegram, bot_settings: Settings, redis: Redis, store: Store
+) -> None:
+    """Sends waiting for their rate-limit turn hold no claim, so the next process sends them."""
+    slow = dataclasses.replace(
+        bot_settings,
+        telegram=dataclasses.replace(bot_settings.telegram, max_rate=4, channels=()),
+    )
+    chats = list(range(2001, 2011))
+    for chat in chats:
+        await Subscriptions(redis).add(chat, ["kaltara"])
+    post = article("Satu")
+    await store.upsert(post)
+    event = {"id": post.id, "slugs": "kaltara", "pushable": "1"}
+    async with build_application(slow, redis, store) as application:
+        first = pusher(application.bot, redis, store, slow)
+        crashed = asyncio.create_task(first.handle(event))
+        await until(lambda: len(telegram.sent) >= 3)
+        crashed.cancel()  # the process dies mid-fan-out
+        await asyncio.gather(crashed, return_exceptions=True)
+        claims = await redis.hgetall(keys.sent(post.id))
+        assert len(claims) <= len(telegram.sent) + 1, "only the send on the wire is unsure"
+        assert await pusher(application.bot, redis, store, slow).handle(event)
+    delivered = [m.chat_id for m in telegram.sent]
+    assert len(delivered) == len(set(delivered)), "nothing twice"
+    unsure = [
+        c for c, state in (await redis.hgetall(keys.sent(post.id))).items() if state == "sending"
+    ]
+    assert len(delivered) + len(unsure) == len(chats)

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from telegram.error import NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit import RedisRateLimiter
+from bot.ratelimit import RESERVED, RedisRateLimiter
 from feedsvc import keys
 from feedsvc.redis_conn import client_from_url
 
@@ -192,3 +192,14 @@ async def test_other_errors_propagate(redis: Redis, error: Exception) -> None:
         await send(limiter, calls, 42)
     assert len(calls.times) == 1
     assert not await redis.exists(keys.TELEGRAM_PAUSE)
+
+
+async def test_a_reserved_send_does_not_wait_for_a_second_slot(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    calls = Recorder(flood(1))
+    start = time.monotonic()
+    await limiter.acquire(42)  # the caller takes the slot itself, then sends
+    assert await send(limiter, calls, 42, rate_limit_args=RESERVED) is True
+    assert calls.times[0] - start < 0.5, "the reserved attempt went at once"
+    # The retry after the 429 waited for the pause and a slot of its own.
+    assert calls.times[1] - calls.times[0] >= 0.9
