@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -820,3 +821,20 @@ async def test_a_crash_mid_fan_out_loses_only_what_was_on_the_wire(
         c for c, state in (await redis.hgetall(keys.sent(post.id))).items() if state == "sending"
     ]
     assert len(delivered) + len(unsure) == len(chats)
+
+
+def test_feedsvc_bot_without_a_token_says_so(tmp_path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[telegram]\ntoken = ''\n")
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "bot", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "feedsvc: no telegram.token (or TELEGRAM_BOT_TOKEN) set: no bot to run"
+    )

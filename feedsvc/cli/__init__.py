@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve_roles(*roles: str) -> Command:
     def command(settings: Settings, args: argparse.Namespace) -> int:
+        if roles == ("bot",) and not settings.telegram.token:
+            # `run` goes on without a bot; a process that is only the bot has nothing to do.
+            raise CommandError("no telegram.token (or TELEGRAM_BOT_TOKEN) set: no bot to run", 2)
         app = make_app(settings, roles)
         listens = "web" in roles or ("bot" in roles and receives_webhook(settings))
         host = settings.service.host if listens else None
