@@ -37,6 +37,7 @@ from bot.ratelimit import RESERVED, RedisRateLimiter, parse_chat
 from bot.subscriptions import Subscriptions
 from feedsvc import keys
 from feedsvc.config import TelegramSettings
+from feedsvc.ingest import is_pushable
 from feedsvc.models import Article, slugify
 from feedsvc.store import Store
 
@@ -72,7 +73,7 @@ class Pusher:
         self.limiter: RedisRateLimiter = bot.rate_limiter
         self.channels = [str(c) for c in telegram.channels]
         self.channel_slugs = {slugify(name) for name in telegram.push_categories}
-        self.max_age = timedelta(hours=telegram.max_push_age_hours)
+        self.max_age_hours = telegram.max_push_age_hours
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._sends = asyncio.Semaphore(CONCURRENT_SENDS)
         self.count = count  # each send's outcome, for /metrics
@@ -106,7 +107,8 @@ class Pusher:
     async def ensure_group(self) -> None:
         # Starting the group at the push window's edge: events older than that
         # would never be pushed anyway, and a new deployment reads no backlog.
-        start = int((datetime.now(UTC) - self.max_age).timestamp() * 1000)
+        edge = datetime.now(UTC) - timedelta(hours=self.max_age_hours)
+        start = int(edge.timestamp() * 1000)
         try:
             await self.redis.xgroup_create(
                 keys.EVENTS, keys.TELEGRAM_GROUP, id=f"{start}-0", mkstream=True
@@ -145,7 +147,7 @@ class Pusher:
         article = await self.store.get(event["id"])
         if article is None:  # trimmed by retention before we got to it
             return True
-        if datetime.now(UTC) - article.published > self.max_age:
+        if not is_pushable(article, True, datetime.now(UTC), self.max_age_hours):
             log.info("not pushing %s: older than the push window", article.link)
             return True
         chats = await self.recipients(article.slugs)
