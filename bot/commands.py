@@ -88,12 +88,12 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     words = list(context.args or [])
     numbers = [w for w in words if w.isdigit()]  # "/terbaru 3 kaltara" works too
     count = max(1, min(int(numbers[-1]), MAX_COUNT)) if numbers else DEFAULT_COUNT
-    words = [w for w in words if not w.isdigit()]
+    name = " ".join(w for w in words if not w.isdigit())
     slug, heading = None, "Berita terbaru"
-    if words and " ".join(words).lower() not in EVERYTHING:
-        category = await _category(s, " ".join(words))
+    if name and name.lower() not in EVERYTHING:
+        category = await _category(s, name)
         if category is None:
-            await _reply(update, _not_found(" ".join(words)))
+            await _reply(update, _not_found(name))
             return
         slug, heading = category.slug, f"Berita terbaru: {category.name}"
     articles = await s.store.list(slug, limit=count)
@@ -240,12 +240,16 @@ async def _reply(update: Update, text: str) -> None:
     )
 
 
-async def _category(s: Services, name: str) -> Category | None:
+def _slug(name: str) -> str | None:
     try:
-        slug = slugify(name)
+        return slugify(name)
     except ValueError:
         return None
-    return await s.store.category(slug)
+
+
+async def _category(s: Services, name: str) -> Category | None:
+    slug = _slug(name)
+    return await s.store.category(slug) if slug else None
 
 
 def _not_found(name: str) -> str:
@@ -264,14 +268,10 @@ async def _chosen_slugs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> l
         return []
     if name.lower() in EVERYTHING:
         return [ALL]
-    category = await _category(s, name)
-    if category is not None:
-        return [category.slug]
-    try:
-        if slugify(name) in s.default_slugs:  # a default category may not have posts yet
-            return [slugify(name)]
-    except ValueError:
-        pass
+    slug = _slug(name)
+    # A default category counts before it has posts.
+    if slug and (slug in s.default_slugs or await s.store.category(slug)):
+        return [slug]
     await _reply(update, _not_found(name))
     return None
 
