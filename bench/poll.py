@@ -48,17 +48,18 @@ import feedparser
 from aiohttp import web
 from redis.asyncio import Redis
 
-from feedsvc import fetch, keys
 from feedsvc.config import Settings
-from feedsvc.fetch import Fetcher, new_session
-from feedsvc.ingest import Ingestor
+from feedsvc.ingest import fetch
+from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.parse import parse_feed
+from feedsvc.ingest.pipeline import Ingestor
+from feedsvc.ingest.scheduler import Poller, Schedule
+from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source
-from feedsvc.parse import parse_feed
-from feedsvc.redis_conn import client_from_url, unix_client
-from feedsvc.redis_server import EmbeddedRedis
-from feedsvc.scheduler import Poller, Schedule
-from feedsvc.sources import SourceRegistry
-from feedsvc.store import Store
+from feedsvc.storage import keys
+from feedsvc.storage.connection import client_from_url, unix_client
+from feedsvc.storage.embedded import EmbeddedRedis
+from feedsvc.storage.store import Store
 
 ITEMS = 50
 NEWEST = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # the newest post of the newest feed

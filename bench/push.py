@@ -29,8 +29,8 @@ from bot.subscriptions import Subscriptions
 from feedsvc.config import RedisSettings, Settings, TelegramSettings
 from feedsvc.lifecycle import open_redis
 from feedsvc.models import Article, stable_id
-from feedsvc.store import Store
-from tests.telegram_api import FakeTelegram
+from feedsvc.storage.store import Store
+from tests.fakes.telegram_api import FakeTelegram
 
 
 async def main(chats: int, max_rate: float) -> None:

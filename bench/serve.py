@@ -60,9 +60,9 @@ import aiohttp
 
 from feedsvc import __version__
 from feedsvc.models import Article, stable_id
-from feedsvc.redis_conn import unix_client
-from feedsvc.redis_server import EmbeddedRedis
-from feedsvc.store import Store
+from feedsvc.storage.connection import unix_client
+from feedsvc.storage.embedded import EmbeddedRedis
+from feedsvc.storage.store import Store
 
 CATEGORY = "kaltara"
 ITEMS = 50

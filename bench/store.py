@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from feedsvc.models import Article, stable_id
-from feedsvc.redis_conn import client_from_url, unix_client
-from feedsvc.redis_server import EmbeddedRedis
-from feedsvc.store import Store, _encode
+from feedsvc.storage.connection import client_from_url, unix_client
+from feedsvc.storage.embedded import EmbeddedRedis
+from feedsvc.storage.store import Store, _encode
 
 CATEGORIES = ["KALTARA", "Bulungan", "Tarakan", "Nunukan", "Malinau", "Tana Tidung"]
 WORDS = ["pemprov", "kaltara", "bupati", "bulungan", "pembangunan", "daerah", "masyarakat"]

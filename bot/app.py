@@ -24,9 +24,9 @@ from bot.push import Pusher
 from bot.ratelimit import RedisRateLimiter
 from bot.subscriptions import Subscriptions
 from feedsvc.config import Settings
+from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.metrics import Metrics
-from feedsvc.sources import SourceRegistry
-from feedsvc.store import Store
+from feedsvc.storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from bot import messages
 from bot.subscriptions import ALL, Subscriptions
 from feedsvc.config import Settings
 from feedsvc.dates import duration, relative_age
+from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import slugify
-from feedsvc.sources import SourceRegistry
-from feedsvc.store import Category, Store
+from feedsvc.storage.store import Category, Store
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from datetime import datetime
 from html import escape, unescape
 
 from feedsvc.dates import format_wita, relative_age
+from feedsvc.ingest.sanitize import html_to_text, summarize
 from feedsvc.models import Article
-from feedsvc.sanitize import html_to_text, summarize
-from feedsvc.store import Category
+from feedsvc.storage.store import Category
 
 LEAD_LENGTH = 160  # about two lines on a phone, like the site's "Recent Posts"
 MAX_TEXT = 4096  # Telegram's limit on a message's text, markup excluded

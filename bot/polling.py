@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from feedsvc import keys
+from feedsvc.storage import keys
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Push delivery: every new post of a subscribed category to every chat, at most once.
 
-New articles arrive as entries of the store's event stream (feedsvc/keys.py). The
+New articles arrive as entries of the store's event stream (feedsvc/storage/keys.py). The
 bot processes read it through one consumer group, so each event goes to one of
 them; an event is acknowledged only when every recipient was handled, and a
 process that dies leaves its events pending for another to claim.
@@ -35,11 +35,11 @@ from telegram.ext import ExtBot
 from bot import messages
 from bot.ratelimit import RESERVED, RedisRateLimiter, parse_chat
 from bot.subscriptions import Subscriptions
-from feedsvc import keys
 from feedsvc.config import TelegramSettings
-from feedsvc.ingest import is_pushable
+from feedsvc.ingest.pipeline import is_pushable
 from feedsvc.models import Article, slugify
-from feedsvc.store import Store
+from feedsvc.storage import keys
+from feedsvc.storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from feedsvc import keys
+from feedsvc.storage import keys
 
 log = logging.getLogger(__name__)
 

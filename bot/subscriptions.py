@@ -1,4 +1,4 @@
-"""Which chats get pushes of which categories, kept in Redis (keys: feedsvc/keys.py).
+"""Which chats get pushes of which categories, kept in Redis (keys: feedsvc/storage/keys.py).
 
 Two views of the same facts are written together in one transaction: per category
 the chats (what a push fans out to) and per chat the categories (what /status shows
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from feedsvc import keys
+from feedsvc.storage import keys
 
 ALL = "all"  # the subscription to every category ("/langganan semua")
 

@@ -14,14 +14,14 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from feedsvc.config import Settings
-from feedsvc.store import Store
+from feedsvc.storage.store import Store
 
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from feedsvc.feeds import FeedCache, VersionReader
     from feedsvc.metrics import Metrics
-    from feedsvc.websub import WebSubPinger
+    from feedsvc.publish.feeds import FeedCache, VersionReader
+    from feedsvc.publish.websub import WebSubPinger
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)

@@ -19,16 +19,17 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.app import build_application, run_bot
-from feedsvc import appkeys, keys
+from feedsvc import appkeys
 from feedsvc.config import Settings
-from feedsvc.fetch import Fetcher, new_session
-from feedsvc.ingest import Ingestor
-from feedsvc.redis_conn import client_from_url, redact_url, unix_client
-from feedsvc.redis_server import EmbeddedRedis, EmbeddedRedisError
-from feedsvc.scheduler import Poller, Schedule
-from feedsvc.sources import SourceRegistry
-from feedsvc.store import Store
-from feedsvc.websub import WebSubPinger
+from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.pipeline import Ingestor
+from feedsvc.ingest.scheduler import Poller, Schedule
+from feedsvc.ingest.sources import SourceRegistry
+from feedsvc.publish.websub import WebSubPinger
+from feedsvc.storage import keys
+from feedsvc.storage.connection import client_from_url, redact_url, unix_client
+from feedsvc.storage.embedded import EmbeddedRedis, EmbeddedRedisError
+from feedsvc.storage.store import Store
 
 log = logging.getLogger(__name__)
 REDIS_CONNECT_TIMEOUT = 10.0

@@ -22,8 +22,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot.subscriptions import Subscriptions
-from feedsvc import appkeys, keys
-from feedsvc.sources import SourceRegistry
+from feedsvc import appkeys
+from feedsvc.ingest.sources import SourceRegistry
+from feedsvc.storage import keys
 
 
 class Metrics:

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from feedsvc.app import make_app
 from feedsvc.config import FeedsSettings, RedisSettings, ServiceSettings, Settings
-from feedsvc.redis_conn import client_from_url
-from feedsvc.redis_server import redis_server_binary
-from feedsvc.store import Store
-from feedsvc.web import make_app
-from tests.site import Site
+from feedsvc.storage.connection import client_from_url
+from feedsvc.storage.embedded import redis_server_binary
+from feedsvc.storage.store import Store
+from tests.fakes.site import Site
 
 
 class RedisProcess:
@@ -100,7 +100,7 @@ async def store(redis: Redis) -> Store:
 
 @pytest.fixture
 async def site(aiohttp_server) -> Site:
-    """A WordPress-like news site on loopback (tests/site.py); tests add its pages."""
+    """A WordPress-like news site on loopback (tests/fakes/site.py); tests add its pages."""
     site = Site()
     server = await aiohttp_server(site.app())
     site.base = str(server.make_url("")).rstrip("/")

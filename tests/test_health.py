@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from feedsvc.app import make_app
 from feedsvc.config import RedisSettings, Settings
-from feedsvc.web import make_app
 
 
 def settings_for(url: str, tmp_path=None) -> Settings:

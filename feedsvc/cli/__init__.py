@@ -19,12 +19,12 @@ import sys
 from collections.abc import Sequence
 
 from feedsvc import __version__
+from feedsvc.app import make_app, receives_webhook
 from feedsvc.cli import ingest, opml, sources
 from feedsvc.cli.common import Command, CommandError, add_command, common_options
 from feedsvc.config import ConfigError, Settings, load_settings
 from feedsvc.lifecycle import StartupError, serve
 from feedsvc.logs import setup_logging
-from feedsvc.web import make_app, receives_webhook
 
 
 def main(argv: Sequence[str] | None = None) -> int:

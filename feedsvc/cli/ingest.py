@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 
-from feedsvc import keys
 from feedsvc.cli.common import (
     CommandError,
     add_command,
@@ -18,12 +17,13 @@ from feedsvc.cli.common import (
 )
 from feedsvc.cli.sources import check_selector
 from feedsvc.config import SOURCE_KINDS, Settings
-from feedsvc.fetch import Fetcher, FetchError, new_session
-from feedsvc.ingest import Ingestor
+from feedsvc.ingest.fetch import Fetcher, FetchError, new_session
+from feedsvc.ingest.parse import ParseError
+from feedsvc.ingest.pipeline import Ingestor
+from feedsvc.ingest.sources import SOURCE_NAME, SourceError, SourceRegistry, check_source
 from feedsvc.models import Source
-from feedsvc.parse import ParseError
-from feedsvc.sources import SOURCE_NAME, SourceError, SourceRegistry, check_source
-from feedsvc.store import Store
+from feedsvc.storage import keys
+from feedsvc.storage.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -70,7 +70,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     # The command reports the outcome itself; the poller's "next try in …" would mislead.
-    with _quiet("feedsvc.ingest", enabled=not args.verbose):
+    with _quiet("feedsvc.ingest.pipeline", enabled=not args.verbose):
         return with_redis(settings, work)
 
 

@@ -17,8 +17,10 @@ from feedsvc.cli.common import (
     with_redis,
 )
 from feedsvc.config import Settings
+from feedsvc.ingest.scheduler import SYNC_EVERY
+from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source
-from feedsvc.opml import (
+from feedsvc.publish.opml import (
     OpmlDocument,
     OpmlError,
     Rejected,
@@ -27,8 +29,6 @@ from feedsvc.opml import (
     source_outline,
     write_opml,
 )
-from feedsvc.scheduler import SYNC_EVERY
-from feedsvc.sources import SourceRegistry
 
 PROGRESS_MIN = 200  # outlines; smaller imports finish before a bar would help
 MAX_LISTED = 20  # skipped/invalid outlines named one by one; the rest are counted

@@ -13,7 +13,6 @@ from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 from redis.asyncio import Redis
 
-from feedsvc.api import source_json
 from feedsvc.cli.common import (
     CommandError,
     add_command,
@@ -22,9 +21,10 @@ from feedsvc.cli.common import (
 )
 from feedsvc.config import SOURCE_KINDS, Settings
 from feedsvc.dates import duration
+from feedsvc.ingest.scheduler import SYNC_EVERY
+from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
 from feedsvc.models import Source, SourceStatus, identity_key
-from feedsvc.scheduler import SYNC_EVERY
-from feedsvc.sources import SourceError, SourceRegistry, check_source
+from feedsvc.publish.api import source_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

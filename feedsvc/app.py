@@ -1,0 +1,69 @@
+"""The aiohttp application: `make_app(settings)`, its routes and its resources."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+
+from aiohttp import web
+
+from bot import webhook
+from feedsvc import __version__, appkeys, lifecycle, metrics
+from feedsvc.config import Settings
+from feedsvc.publish import api, feeds, pages
+
+HEALTH_TIMEOUT = 3.0
+ROLES = frozenset({"web", "worker", "bot"})
+
+
+def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Application:
+    """The application for one process; `roles` picks which parts run in it."""
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+    app = web.Application(client_max_size=api.MAX_BODY, middlewares=[metrics.count_requests])
+    app[appkeys.SETTINGS] = settings
+    app[appkeys.METRICS] = metrics.Metrics()
+    app.cleanup_ctx.append(lifecycle.redis_ctx)
+    app.cleanup_ctx.append(lifecycle.http_ctx)
+    app.cleanup_ctx.append(lifecycle.websub_ctx)
+    if "worker" in roles:
+        app.cleanup_ctx.append(lifecycle.poller_ctx)
+    if "bot" in roles:
+        app.cleanup_ctx.append(lifecycle.bot_ctx)
+        if receives_webhook(settings):
+            webhook.add_route(app, settings.telegram.webhook_url)
+    if "web" in roles:
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/metrics", metrics.metrics_view)
+        api.add_routes(app)
+        feeds.add_routes(app)
+        pages.add_routes(app)
+    return app
+
+
+def receives_webhook(settings: Settings) -> bool:
+    """Whether Telegram will POST updates to this process."""
+    return bool(settings.telegram.token) and settings.telegram.mode == "webhook"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 with each component's status; 503 while Redis is unreachable."""
+    app = request.app
+    redis_status = await _redis_status(app)
+    ok = redis_status["status"] == "ok"
+    body = {"status": "ok" if ok else "error", "version": __version__, "redis": redis_status}
+    if (bot := app.get(appkeys.BOT)) is not None:  # the bot runs in this process
+        body["telegram"] = {"status": "running" if bot.running else "starting"}
+    return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+
+async def _redis_status(app: web.Application) -> dict[str, str]:
+    mode = app[appkeys.REDIS_MODE]
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            info = await app[appkeys.REDIS].info("server")
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:200]
+        return {"status": "unreachable", "mode": mode, "error": error}
+    return {"status": "ok", "mode": mode, "version": str(info.get("redis_version", "?"))}

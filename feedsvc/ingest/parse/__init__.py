@@ -1,0 +1,28 @@
+"""Parsing: fetched bytes and response headers in, entries out.
+
+Pure functions, no I/O: the fetcher owns HTTP and hands over what it got. Bad input
+raises ParseError (one line for the user) or gives nothing; never anything else.
+
+- feed.py: RSS/Atom (feedparser) and JSON Feed (jsonfeed.py) documents
+- links.py: article links on a listing page, for sources of kind "html"
+- article.py: one article page
+- document.py: HTML bytes to a tree, with the charset a browser would use
+- entry.py: Entry, ParsedFeed, ParseError; where all HTML gets sanitised
+"""
+
+from __future__ import annotations
+
+from feedsvc.ingest.parse.article import parse_article_page
+from feedsvc.ingest.parse.entry import Entry, ParsedFeed, ParseError
+from feedsvc.ingest.parse.feed import parse_feed
+from feedsvc.ingest.parse.links import find_article_links, is_post_link
+
+__all__ = [
+    "Entry",
+    "ParseError",
+    "ParsedFeed",
+    "find_article_links",
+    "is_post_link",
+    "parse_article_page",
+    "parse_feed",
+]

@@ -1,0 +1,165 @@
+"""What parsing gives the rest of ingest: entries, the parsed feed, and ParseError.
+
+`build_entry` is the one place where raw fields from any source (feedparser, JSON
+Feed, an article page) become an `Entry`: HTML is sanitised there and nowhere else,
+so no path can skip it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+from feedsvc.ingest.sanitize import (
+    clean_html,
+    clean_text,
+    html_to_text,
+    strip_control_chars,
+    summarize,
+)
+
+TITLE_FROM_SUMMARY_LIMIT = 80
+MAX_CATEGORY_LENGTH = 100  # longer "categories" are sentences, not names
+MAX_ERROR_LENGTH = 200
+
+
+class ParseError(Exception):
+    """The bytes are not a usable feed or page; the message is one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One article as a source shows it, cleaned but not yet stored.
+
+    `title`, `author`, `categories` and `summary` are plain text; `content` is
+    sanitised HTML with absolute links; times are aware UTC or None (unknown).
+    """
+
+    guid: str
+    link: str
+    title: str
+    categories: tuple[str, ...] = ()
+    author: str = ""
+    published: datetime | None = None
+    updated: datetime | None = None
+    summary: str = ""
+    content: str = ""
+    canonical: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed document's entries.
+
+    `ttl` is the feed's own poll hint in seconds (RSS <ttl>). `error` is empty for
+    a clean document; otherwise it says what was wrong with a document that still
+    parsed as a feed (its entries are kept).
+    """
+
+    title: str
+    link: str
+    entries: tuple[Entry, ...]
+    ttl: int | None = None
+    error: str = ""
+
+
+def build_entry(
+    *,
+    base: str,
+    guid: str,
+    link: str,
+    title: str,
+    categories: Iterable[str] = (),
+    author: str = "",
+    published: datetime | None = None,
+    updated: datetime | None = None,
+    summary: str = "",
+    content_html: str = "",
+    canonical: str = "",
+) -> Entry | None:
+    """An Entry from raw fields, or None when nothing identifies it.
+
+    `title`, `author`, category names and `summary` may hold markup, which is
+    stripped; the summary is taken from the content when empty. `content_html` is
+    untrusted HTML. No plain-text field comes out holding anything tag-like.
+    """
+    guid = strip_control_chars(guid).strip()
+    title = plain_text(title)
+    if not (link or guid or title):
+        return None
+    content = clean_html(content_html, link or base) if content_html else ""
+    # Through plain_text even when it is text already: escaped markup in the source
+    # ("&lt;script&gt;") would otherwise come back as markup-looking plain text.
+    summary_text = plain_text(summary) or plain_text(html_to_text(content))
+    return Entry(
+        guid=guid,
+        link=link,
+        title=title or summarize(summary_text, TITLE_FROM_SUMMARY_LIMIT),
+        categories=clean_categories(categories),
+        author=plain_text(author),
+        published=published,
+        updated=updated,
+        summary=summarize(summary_text),
+        content=content,
+        canonical=canonical,
+    )
+
+
+def clean_categories(names: Iterable[str]) -> tuple[str, ...]:
+    """Display names, cleaned, first spelling kept among case variants."""
+    seen: dict[str, str] = {}
+    for name in names:
+        cleaned = plain_text(name)
+        if cleaned and len(cleaned) <= MAX_CATEGORY_LENGTH:
+            seen.setdefault(cleaned.casefold(), cleaned)
+    return tuple(seen.values())
+
+
+def plain_text(text: str) -> str:
+    """`clean_text`, with a shortcut for the common case of text without markup."""
+    if "<" in text or "&" in text:
+        return clean_text(text)
+    # What clean_text gives for such text, without two parser passes per field.
+    return " ".join(strip_control_chars(text).split())
+
+
+def web_url(value: object, base: str) -> str:
+    """`value` made absolute against `base` when it is an http(s) URL, else ""."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    try:
+        url = urljoin(base, strip_control_chars(value).strip())
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 literal
+        return ""
+    return url if parts.scheme in ("http", "https") and parts.hostname else ""
+
+
+def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header names in lower case, the form feedparser looks them up in."""
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def document_base(headers: Mapping[str, str], url: str) -> str:
+    """The URL relative links in a response are relative to (Content-Location wins)."""
+    return web_url(headers.get("content-location", ""), url) or url
+
+
+def text_as_html(text: str) -> str:
+    """Plain text as HTML paragraphs, so it can be stored as content."""
+    paragraphs = (part.strip() for part in text.split("\n\n"))
+    return "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs if part)
+
+
+def as_text(value: object) -> str:
+    """`value` when it is a string; feeds put lists, numbers or nothing where text goes."""
+    return value if isinstance(value, str) else ""
+
+
+def one_line(value: object, limit: int = MAX_ERROR_LENGTH) -> str:
+    """A message safe for one log line and a status field."""
+    text = " ".join(strip_control_chars(str(value)).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

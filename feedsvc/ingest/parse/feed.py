@@ -1,0 +1,197 @@
+"""Feed documents -> entries: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed by hand.
+
+feedparser gets the body as a stream and only the headers that say how to decode
+it. It is not given the document URL: relative links left in content are resolved
+by `clean_html` against each entry's own link (what a browser on the article page
+would do), while xml:base, where a feed has one, is still applied by feedparser.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from feedsvc.dates import MAX_YEAR, MIN_YEAR, parse_date
+from feedsvc.ingest.parse.entry import (
+    Entry,
+    ParsedFeed,
+    ParseError,
+    as_text,
+    build_entry,
+    document_base,
+    lower_keys,
+    one_line,
+    plain_text,
+    text_as_html,
+    web_url,
+)
+from feedsvc.ingest.parse.jsonfeed import looks_like_json, parse_json_feed
+from feedsvc.ingest.sanitize import html_to_text
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_DECODING_HEADERS = ("content-type", "content-language")
+# feedparser reads these zone names as UTC; dates.parse_date knows them.
+_INDONESIAN_ZONE = re.compile(r"\b(?:WIB|WITA|WIT)\b", re.IGNORECASE)
+_EMAIL = r"[^\s@()<>]+@[^\s@()<>]+"
+_AUTHOR_FORMS = (
+    re.compile(rf"{_EMAIL}\s*\((?P<name>[^()]*)\)"),  # RSS: "wira@x.id (Wira)"
+    re.compile(rf"(?P<name>[^()<>]*?)\s*[(<]{_EMAIL}[)>]"),  # "Wira (wira@x.id)", "Wira <…>"
+    re.compile(rf"(?P<name>){_EMAIL}"),  # an address alone: no name
+)
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
+
+
+def parse_feed(
+    body: bytes, headers: Mapping[str, str], url: str, *, now: datetime | None = None
+) -> ParsedFeed:
+    """Entries of an RSS, Atom or JSON Feed document fetched from `url`.
+
+    Raises ParseError when the bytes hold no feed at all (empty, an HTML page,
+    garbage). A damaged feed that still parses keeps its entries and says what
+    was wrong in `ParsedFeed.error`.
+    """
+    headers = lower_keys(headers)
+    if not body or body.isspace():
+        raise ParseError("empty response: no feed in it")
+    base = document_base(headers, url)
+    if looks_like_json(body):
+        return parse_json_feed(body, base, now=now)
+    result = _run_feedparser(body, headers)
+    if not result.get("version") and not result.entries:
+        raise ParseError(_why_not_a_feed(result, body, headers))
+    feed = result.feed
+    return ParsedFeed(
+        title=plain_text(as_text(feed.get("title"))),
+        link=web_url(feed.get("link"), base),
+        entries=tuple(_entries(result.entries, base, now)),
+        ttl=_ttl_seconds(feed.get("ttl")),
+        error=_bozo_reason(result),
+    )
+
+
+def _run_feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
+    # A stream, never bytes: feedparser would try a bytes argument as a file name.
+    # feedparser's own sanitiser is off: nh3 cleans every field afterwards (entry.py),
+    # and running both cost a tenth of the ingest time (docs/BENCHMARKS.md).
+    passed = {name: headers[name] for name in _DECODING_HEADERS if name in headers}
+    try:
+        return feedparser.parse(io.BytesIO(body), response_headers=passed, sanitize_html=False)
+    except Exception as exc:  # hostile bytes may break any parser; it is still just "not a feed"
+        raise ParseError(f"not a feed: the parser failed ({one_line(exc)})") from exc
+
+
+def _why_not_a_feed(result: Any, body: bytes, headers: Mapping[str, str]) -> str:
+    if "html" in headers.get("content-type", "") or _HTML_START.search(body[:2048]):
+        return "not a feed: the URL returned an HTML page (use its RSS/Atom feed URL)"
+    if result.get("bozo_exception") is not None:
+        return f"not a feed: {_exception_text(result['bozo_exception'])}"
+    return "not a feed: no RSS, Atom or JSON Feed document found"
+
+
+def _bozo_reason(result: Any) -> str:
+    if not result.get("bozo"):
+        return ""
+    exc = result.get("bozo_exception")
+    return _exception_text(exc) if exc is not None else "feed is not well-formed"
+
+
+def _exception_text(exc: BaseException) -> str:
+    return one_line(f"{type(exc).__name__}: {exc}")
+
+
+def _ttl_seconds(value: object) -> int | None:
+    try:
+        minutes = int(str(value).strip())
+    except ValueError:
+        return None
+    return minutes * 60 if minutes > 0 else None
+
+
+def _entries(raw_entries: list[Any], base: str, now: datetime | None) -> Iterator[Entry]:
+    for raw in raw_entries:
+        entry = _entry(raw, base, now)
+        if entry is not None:
+            yield entry
+
+
+def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:
+    guid = as_text(raw.get("id"))
+    # A permalink guid is already the link (feedparser copies it); a WordPress
+    # `?p=123` guid still leads to the post, so it serves when <link> is missing.
+    link = web_url(raw.get("link"), base) or web_url(guid, base)
+    updated = _date(raw, "updated", now)
+    return build_entry(
+        base=base,
+        guid=guid,
+        link=link,
+        title=as_text(raw.get("title")),
+        categories=_tags(raw),
+        author=_author(raw),
+        # Atom requires only <updated>, RSS 1.0 items carry dc:date (read as updated).
+        published=_date(raw, "published", now) or updated,
+        updated=updated,
+        summary=_summary_text(raw),
+        content_html=_content_html(raw),
+    )
+
+
+def _content_html(raw: Any) -> str:
+    """The longest HTML content (content:encoded, atom:content), else the summary."""
+    parts = [c for c in raw.get("content") or () if isinstance(c.get("value"), str)]
+    as_html = [c["value"] for c in parts if c.get("type") in _HTML_TYPES]
+    if as_html:
+        return max(as_html, key=len)
+    if parts:
+        return text_as_html(max((c["value"] for c in parts), key=len))
+    summary = as_text(raw.get("summary"))
+    detail = raw.get("summary_detail") or {}
+    return summary if detail.get("type") in _HTML_TYPES else text_as_html(summary)
+
+
+def _summary_text(raw: Any) -> str:
+    summary = as_text(raw.get("summary"))
+    detail = raw.get("summary_detail") or {}
+    return html_to_text(summary) if detail.get("type") in _HTML_TYPES else summary
+
+
+def _author(raw: Any) -> str:
+    """The author's name, never an e-mail address."""
+    # Read here, not from author_detail: feedparser's address pattern stops at
+    # four-letter top-level domains and cuts "wira@kaltara.news (Wira)" wrongly.
+    text = " ".join(as_text(raw.get("author")).split())
+    for form in _AUTHOR_FORMS:
+        match = form.fullmatch(text)
+        if match:
+            return match["name"].strip()
+    detail = raw.get("author_detail") or {}
+    return text or as_text(detail.get("name"))
+
+
+def _tags(raw: Any) -> list[str]:
+    # label is Atom's display name; term is all RSS and most Atom feeds give.
+    tags = raw.get("tags") or ()
+    return [as_text(tag.get("label")) or as_text(tag.get("term")) for tag in tags]
+
+
+def _date(raw: Any, field: str, now: datetime | None) -> datetime | None:
+    # dict.get: FeedParserDict would answer "updated" with "published" (deprecated).
+    text = as_text(dict.get(raw, field))
+    parsed = dict.get(raw, f"{field}_parsed")
+    if parsed is None or _INDONESIAN_ZONE.search(text):
+        return parse_date(text, now=now) if text else None
+    return _from_struct(parsed)
+
+
+def _from_struct(value: time.struct_time) -> datetime | None:
+    try:
+        found = datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    # The same plausible range parse_date keeps to.
+    return found if MIN_YEAR <= found.year <= MAX_YEAR else None

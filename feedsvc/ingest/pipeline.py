@@ -1,0 +1,404 @@
+"""One poll of one source: fetch, parse, turn entries into articles, store.
+
+A broken source never raises out of `Ingestor.poll`: its failure becomes the
+source's status (one log line, then backoff). Only Redis errors propagate; the
+poller handles those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import BrokenExecutor, Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from feedsvc.config import Settings
+from feedsvc.dates import duration
+from feedsvc.ingest.fetch import Fetcher, FetchError, FetchResult
+from feedsvc.ingest.parse import (
+    Entry,
+    ParsedFeed,
+    ParseError,
+    find_article_links,
+    is_post_link,
+    parse_article_page,
+    parse_feed,
+)
+from feedsvc.ingest.scheduler import next_poll_after_failure, next_poll_after_success
+from feedsvc.ingest.sources import SourceRegistry
+from feedsvc.models import Article, Source, SourceStatus, slugify, stable_id
+from feedsvc.storage import keys
+from feedsvc.storage.store import Store, UpsertStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CATEGORY = "Umum"  # when neither the entry nor the source names one
+UNTITLED = "(tanpa judul)"
+MAX_PAGES_PER_POLL = 30  # article pages an html source may fetch in one poll
+PAGE_CONCURRENCY = 4
+SEEN_KEEP = 5000  # article URLs remembered per html source
+THREAD_PARSE_BYTES = 64 * 1024  # larger bodies are parsed off the event loop
+POOL_PARSE_BYTES = 16 * 1024  # with a parse pool, bodies this large are parsed there
+FUTURE_SLACK = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    old: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.new} new, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.old} too old"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    counts: Counts
+    not_modified: bool = False
+    lower_bound: float | None = None  # seconds the server asked us to wait at least
+    fetch: FetchResult | None = None
+
+
+def to_article(entry: Entry, source: Source, first_seen: datetime) -> Article:
+    """The stored form of an entry: identity, categories, and a date it can sort by."""
+    link = entry.canonical or entry.link
+    identity = entry.guid or link or f"{source.name}|{entry.title}|{entry.published}"
+    published = entry.published or entry.updated or first_seen
+    if published > first_seen + FUTURE_SLACK:  # a site's clock or time zone is off
+        published = first_seen
+    return Article(
+        id=stable_id(identity),
+        title=entry.title or UNTITLED,
+        link=link,
+        categories=article_categories(entry.categories, source.category),
+        published=published,
+        updated=entry.updated if entry.updated and entry.updated != published else None,
+        author=entry.author,
+        summary=entry.summary,
+        content=entry.content,
+        source=source.name,
+        guid=entry.guid,
+    )
+
+
+def article_categories(names: Iterable[str], fallback: str) -> tuple[str, ...]:
+    usable = []
+    for name in names:
+        try:
+            slugify(name)
+        except ValueError:
+            continue
+        usable.append(name)
+    return tuple(usable) or (fallback or DEFAULT_CATEGORY,)
+
+
+def is_pushable(article: Article, primed: bool, now: datetime, max_age_hours: float) -> bool:
+    """Push only what a primed source finds that is still fresh."""
+    return primed and article.published >= now - timedelta(hours=max_age_hours)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        store: Store,
+        registry: SourceRegistry,
+        fetcher: Fetcher,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+        on_change: Callable[[set[str | None]], None] | None = None,
+        parse_pool: Executor | None = None,
+    ) -> None:
+        self.on_change = on_change  # told which categories changed (WebSub pings)
+        # A process pool parses many changed feeds on every core (docs/BENCHMARKS.md).
+        self.parse_pool = parse_pool
+        self.store = store
+        self.registry = registry
+        self.fetcher = fetcher
+        self.settings = settings
+        self.clock = clock
+        self.rand = rand
+
+    @property
+    def redis(self) -> Redis:
+        return self.store.redis
+
+    async def poll_and_record(self, source: Source, status: SourceStatus) -> SourceStatus:
+        """The Poller's poll function: poll, then save the new status."""
+        status = await self.poll(source, status)
+        await self.registry.save_status(status)
+        return status
+
+    async def poll(self, source: Source, status: SourceStatus) -> SourceStatus:
+        """One scheduled poll; any failure of the source ends up in the status."""
+        return (await self.poll_counted(source, status))[0]
+
+    async def poll_counted(
+        self, source: Source, status: SourceStatus
+    ) -> tuple[SourceStatus, Counts]:
+        now = self.clock()
+        status = _current_target(source, status)
+        try:
+            outcome = await self._poll(source, status, now)
+        except (FetchError, ParseError) as exc:
+            return self._failed(source, status, now, exc), Counts()
+        return self._succeeded(source, status, now, outcome), outcome.counts
+
+    async def ingest_once(self, source: Source, kind: str, primed: bool) -> tuple[str, Counts]:
+        """`feedsvc ingest URL`: fetch once, store, say what the URL turned out to be.
+
+        `kind` "auto" tries a feed, then an article page, then a listing page. The
+        source is not scheduled and its status is not kept. Raises FetchError or
+        ParseError when nothing could be stored.
+        """
+        if kind != "auto":
+            fresh = SourceStatus(source.name, primed=primed)
+            status, counts = await self.poll_counted(dataclasses.replace(source, kind=kind), fresh)
+            if status.failures:
+                raise FetchError(status.last_error)
+            return ("a feed" if kind == "feed" else "a listing page"), counts
+        now = self.clock()
+        fetch = await self.fetcher.get(source.url)
+        try:
+            parsed = await self._parse_feed(fetch, now)
+        except ParseError:
+            return await self._ingest_page(source, fetch, primed, now)
+        return "a feed", await self.store_entries(parsed.entries, source, primed, now)
+
+    async def _ingest_page(
+        self, source: Source, fetch: FetchResult, primed: bool, now: float
+    ) -> tuple[str, Counts]:
+        """Not a feed: one article, or a listing of them.
+
+        An article page links to other posts too ("Recent Posts"), so a page whose
+        own URL looks like a post and that reads as an article is that article,
+        unless a link selector says the page is a listing.
+        """
+        headers = dict(fetch.headers)
+        when = datetime.fromtimestamp(now, UTC)
+        article = parse_article_page(fetch.body, headers, fetch.url, now=when)
+        own_url = (article.canonical or article.link) if article else ""
+        if article is None or source.link_selector or not is_post_link(own_url, fetch.url):
+            links = _article_links(source, fetch)
+            if links:
+                status = SourceStatus(source.name, primed=primed)
+                counts = await self._ingest_links(source, status, links, now)
+                return f"a listing page with {len(links)} article links", counts
+        if article is None:
+            raise ParseError("not a feed, and no article or article links on it")
+        return "an article page", await self.store_entries([article], source, primed, now)
+
+    async def _poll(self, source: Source, status: SourceStatus, now: float) -> PollOutcome:
+        fetch = await self.fetcher.get(
+            status.url, etag=status.etag or None, last_modified=status.last_modified or None
+        )
+        if fetch.not_modified:
+            return PollOutcome(
+                Counts(), not_modified=True, lower_bound=fetch.max_age(), fetch=fetch
+            )
+        if source.kind == "html":
+            counts = await self._ingest_listing(source, status, fetch, now)
+            return PollOutcome(counts, lower_bound=fetch.max_age(), fetch=fetch)
+        parsed = await self._parse_feed(fetch, now)
+        if parsed.error:
+            log.debug("source %s: usable despite: %s", source.name, parsed.error)
+        counts = await self.store_entries(parsed.entries, source, status.primed, now)
+        bounds = [b for b in (fetch.max_age(), parsed.ttl) if b]
+        return PollOutcome(counts, lower_bound=max(bounds) if bounds else None, fetch=fetch)
+
+    async def _parse_feed(self, fetch: FetchResult, now: float) -> ParsedFeed:
+        when = datetime.fromtimestamp(now, UTC)
+        args = (fetch.body, dict(fetch.headers), fetch.url)
+        if self.parse_pool is not None and len(fetch.body) >= POOL_PARSE_BYTES:
+            return await self._parse_in_pool(self.parse_pool, args, when)
+        if len(fetch.body) >= THREAD_PARSE_BYTES:
+            return await asyncio.to_thread(parse_feed, *args, now=when)
+        return parse_feed(*args, now=when)
+
+    async def _parse_in_pool(
+        self, pool: Executor, args: tuple[bytes, dict[str, str], str], when: datetime
+    ) -> ParsedFeed:
+        call = functools.partial(parse_feed, *args, now=when)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, call)
+        except BrokenExecutor:
+            # A pool worker died (killed, out of memory): parse here from now on.
+            log.error("feed parse pool is broken; parsing in threads from now on")
+            self.parse_pool = None
+            return await asyncio.to_thread(call)
+
+    async def store_entries(
+        self, entries: Iterable[Entry], source: Source, primed: bool, now: float
+    ) -> Counts:
+        when = datetime.fromtimestamp(now, UTC)
+        max_age = self.settings.telegram.max_push_age_hours
+        batch = []
+        for entry in entries:
+            article = to_article(entry, source, when)
+            if entry.published is None and entry.updated is None:
+                article = await self._keep_first_seen(article)
+            batch.append((article, is_pushable(article, primed, when, max_age)))
+        results = await self.store.upsert_many(batch)
+        changed = {
+            slug
+            for (article, _), result in zip(batch, results, strict=True)
+            if result.status in (UpsertStatus.NEW, UpsertStatus.UPDATED)
+            for slug in article.slugs
+        }
+        if changed and self.on_change is not None:
+            self.on_change(changed)
+        return _count(r.status for r in results)
+
+    async def _keep_first_seen(self, article: Article) -> Article:
+        # An undated entry is dated when first seen; later polls must not move it.
+        known = await self.store.published_of(article.id, article.link)
+        if known is None or known == article.published:
+            return article
+        return dataclasses.replace(article, published=known, content_hash="")
+
+    async def _ingest_listing(
+        self, source: Source, status: SourceStatus, fetch: FetchResult, now: float
+    ) -> Counts:
+        return await self._ingest_links(source, status, _article_links(source, fetch), now)
+
+    async def _ingest_links(
+        self, source: Source, status: SourceStatus, links: list[str], now: float
+    ) -> Counts:
+        fresh = await self._unseen(source, links)
+        pages = await self._fetch_pages(source, fresh[:MAX_PAGES_PER_POLL], now)
+        return await self.store_entries(pages, source, status.primed, now)
+
+    async def _unseen(self, source: Source, links: list[str]) -> list[str]:
+        if not links:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for link in links:
+                pipe.zscore(keys.source_seen(source.name), link)
+            seen = await pipe.execute()
+        return [link for link, score in zip(links, seen, strict=True) if score is None]
+
+    async def _fetch_pages(self, source: Source, links: list[str], now: float) -> list[Entry]:
+        limit = asyncio.Semaphore(PAGE_CONCURRENCY)
+        when = datetime.fromtimestamp(now, UTC)
+
+        async def one(link: str) -> tuple[str, Entry | None, bool]:
+            async with limit:
+                try:
+                    page = await self.fetcher.get(link)
+                    return (
+                        link,
+                        parse_article_page(page.body, dict(page.headers), page.url, now=when),
+                        True,
+                    )
+                except (FetchError, ParseError) as exc:
+                    log.info("source %s: article page %s: %s", source.name, link, exc)
+                    permanent = (
+                        isinstance(exc, ParseError) or 400 <= getattr(exc, "status", 0) < 500
+                    )
+                    return link, None, permanent
+
+        results = await asyncio.gather(*(one(link) for link in links))
+        done = {link: now for link, _, settled in results if settled}
+        if done:
+            key = keys.source_seen(source.name)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(key, done)
+                pipe.zremrangebyrank(key, 0, -SEEN_KEEP - 1)
+                await pipe.execute()
+        return [entry for _, entry, _ in results if entry is not None]
+
+    def _failed(
+        self, source: Source, status: SourceStatus, now: float, exc: Exception
+    ) -> SourceStatus:
+        failures = status.failures + 1
+        retry_after = getattr(exc, "retry_after", None)
+        next_poll = next_poll_after_failure(
+            now, source.interval, failures, self.rand(), retry_after
+        )
+        log.warning(
+            "source %s: %s (failure %d; next try in %s)",
+            source.name, exc, failures, duration(next_poll - now),
+        )  # fmt: skip
+        return dataclasses.replace(
+            status,
+            last_poll=now,
+            last_error=str(exc),
+            last_error_at=now,
+            failures=failures,
+            next_poll=next_poll,
+            polls=status.polls + 1,
+        )
+
+    def _succeeded(
+        self, source: Source, status: SourceStatus, now: float, outcome: PollOutcome
+    ) -> SourceStatus:
+        fetch = outcome.fetch
+        status = self._follow_redirect(source, status, fetch)
+        if fetch is not None and not outcome.not_modified:
+            status = dataclasses.replace(
+                status, etag=fetch.etag or "", last_modified=fetch.last_modified or ""
+            )
+        if outcome.counts.new or outcome.counts.updated:
+            log.info("source %s: %s", source.name, outcome.counts)
+        return dataclasses.replace(
+            status,
+            last_poll=now,
+            last_success=now,
+            failures=0,
+            next_poll=next_poll_after_success(
+                now, source.interval, self.rand(), outcome.lower_bound
+            ),
+            polls=status.polls + 1,
+            new_articles=status.new_articles + outcome.counts.new,
+            primed=True,
+        )
+
+    def _follow_redirect(
+        self, source: Source, status: SourceStatus, fetch: FetchResult | None
+    ) -> SourceStatus:
+        if fetch is None or not fetch.moved_to or fetch.moved_to == status.url:
+            return status
+        log.info(
+            "source %s: moved permanently from %s to %s", source.name, status.url, fetch.moved_to
+        )
+        return dataclasses.replace(status, url=fetch.moved_to)
+
+
+def _article_links(source: Source, fetch: FetchResult) -> list[str]:
+    headers = dict(fetch.headers)
+    return find_article_links(fetch.body, headers, fetch.url, source.link_selector)
+
+
+def _current_target(source: Source, status: SourceStatus) -> SourceStatus:
+    """Poll the redirect target, unless the source's own URL changed since."""
+    if status.url and status.defined_url == source.url:
+        return status
+    return dataclasses.replace(
+        status, url=source.url, defined_url=source.url, etag="", last_modified=""
+    )
+
+
+def _count(statuses: Iterable[UpsertStatus]) -> Counts:
+    tally = dict.fromkeys(UpsertStatus, 0)
+    for s in statuses:
+        tally[s] += 1
+    return Counts(
+        tally[UpsertStatus.NEW],
+        tally[UpsertStatus.UPDATED],
+        tally[UpsertStatus.UNCHANGED],
+        tally[UpsertStatus.OLD],
+    )

@@ -1,0 +1,243 @@
+"""When each source is polled, and the loop that polls them.
+
+The decisions are pure functions of `now` and a random number, so tests pass
+both in. The schedule itself lives in Redis (a sorted set of next-poll times),
+which makes it survive restarts and lets several workers share it: a worker
+claims due sources atomically, pushing them a lease ahead, and only the claim's
+owner may set the next poll time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from feedsvc.models import Source, SourceStatus
+from feedsvc.storage import keys
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 24 * 3600.0
+JITTER = 0.1  # ±10 % on the regular interval, so sources drift apart
+SHORT_INTERVAL = 60.0  # below this, warn once: it is rude to most news sites
+SYNC_EVERY = 30.0  # seconds between re-reading the source list
+TICK = 1.0
+
+_CLAIM = """
+local names = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[4])
+for _, name in ipairs(names) do
+  redis.call('ZADD', KEYS[1], ARGV[2], name)
+  redis.call('HSET', KEYS[2], name, ARGV[3])
+end
+return names
+"""
+
+_FINISH = """
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+end
+return 1
+"""
+
+
+def next_poll_after_success(
+    now: float, interval: float, rand: float, lower_bound: float | None = None
+) -> float:
+    """Regular interval with jitter; a server's hint (max-age, ttl) is a floor."""
+    delay = interval * (1 + JITTER * (2 * rand - 1))
+    if lower_bound:
+        delay = max(delay, min(lower_bound, MAX_BACKOFF))
+    return now + delay
+
+
+def next_poll_after_failure(
+    now: float, interval: float, failures: int, rand: float, retry_after: float | None = None
+) -> float:
+    """Exponential backoff from the interval, jittered, capped at a day; Retry-After is a floor."""
+    base = min(MAX_BACKOFF, interval * 2 ** min(max(failures, 1) - 1, 30))
+    delay = min(MAX_BACKOFF, base * (0.75 + 0.5 * rand))
+    if retry_after:
+        delay = max(delay, min(retry_after, MAX_BACKOFF))
+    return now + delay
+
+
+def first_poll(now: float, interval: float, rand: float) -> float:
+    """Spread the first polls of many sources over a short while instead of all at once."""
+    return now + rand * min(interval, 30.0)
+
+
+def lease_seconds(timeout: float) -> float:
+    """How long a claim holds: longer than any one poll may take (see Poller)."""
+    return max(300.0, 8 * timeout)
+
+
+PollFn = Callable[[Source, SourceStatus], Awaitable[SourceStatus]]
+StatusFn = Callable[[str], Awaitable[SourceStatus]]
+
+
+class Schedule:
+    """The shared schedule in Redis."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.token = secrets.token_hex(8)
+        self._claim = redis.register_script(_CLAIM)
+        self._finish = redis.register_script(_FINISH)
+
+    async def sync(self, sources: list[Source], now: float, rand: Callable[[], float]) -> None:
+        """Add new sources (due soon), drop ones that no longer exist."""
+        known = {s.name: s for s in sources}
+        scheduled = set(await self.redis.zrange(keys.SCHEDULE_DUE, 0, -1))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name, source in known.items():
+                if name not in scheduled:
+                    when = first_poll(now, source.interval, rand())
+                    pipe.zadd(keys.SCHEDULE_DUE, {name: when}, nx=True)
+            gone = scheduled - known.keys()
+            if gone:
+                pipe.zrem(keys.SCHEDULE_DUE, *gone)
+                pipe.hdel(keys.SCHEDULE_OWNER, *gone)
+            await pipe.execute()
+
+    async def claim(self, now: float, lease: float, limit: int) -> list[str]:
+        args = [now, now + lease, self.token, limit]
+        return await self._claim(keys=[keys.SCHEDULE_DUE, keys.SCHEDULE_OWNER], args=args)
+
+    async def finish(self, name: str, next_poll: float) -> bool:
+        args = [name, self.token, next_poll]
+        done = await self._finish(keys=[keys.SCHEDULE_DUE, keys.SCHEDULE_OWNER], args=args)
+        return bool(done)
+
+    async def next_due(self) -> float | None:
+        first = await self.redis.zrange(keys.SCHEDULE_DUE, 0, 0, withscores=True)
+        return first[0][1] if first else None
+
+
+class Poller:
+    """Claims due sources and polls them, at most `concurrency` at a time."""
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        list_sources: Callable[[], Awaitable[list[Source]]],
+        poll: PollFn,
+        load_status: StatusFn,
+        *,
+        timeout: float,
+        concurrency: int = 64,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.schedule = schedule
+        self.list_sources = list_sources
+        self.poll = poll
+        self.load_status = load_status
+        self.lease = lease_seconds(timeout)
+        self.concurrency = concurrency
+        self.clock = clock
+        self.rand = rand
+        self.sources: dict[str, Source] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._synced_at = 0.0
+        self._warned_short: set[str] = set()
+        self._redis_down = False
+        # Claims whose result could not be written (Redis was away): name -> next poll.
+        self._unfinished: dict[str, float] = {}
+
+    async def run(self) -> None:
+        try:
+            while True:
+                wait = await self._step()
+                await self._sleep(wait)
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _step(self) -> float:
+        """One round: sync, claim, start polls; returns how long to wait."""
+        try:
+            now = self.clock()
+            if now - self._synced_at >= SYNC_EVERY or not self.sources:
+                await self._sync(now)
+            await self._finish_unfinished()
+            free = self.concurrency - len(self.tasks)
+            if free > 0:
+                for name in await self.schedule.claim(now, self.lease, free):
+                    self._start(name)
+            next_due = await self.schedule.next_due()
+            self._redis_up()
+        except RedisError as exc:
+            self._redis_lost(exc)
+            return 5.0
+        if len(self.tasks) >= self.concurrency:
+            return TICK
+        return TICK if next_due is None else min(TICK, max(0.0, next_due - self.clock()))
+
+    async def _sleep(self, seconds: float) -> None:
+        if self.tasks and len(self.tasks) >= self.concurrency:
+            await asyncio.wait(self.tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await asyncio.sleep(max(seconds, 0.01))
+
+    async def _sync(self, now: float) -> None:
+        sources = await self.list_sources()
+        self.sources = {s.name: s for s in sources}
+        for s in sources:
+            if s.interval < SHORT_INTERVAL and s.name not in self._warned_short:
+                self._warned_short.add(s.name)
+                log.warning(
+                    "source %s: interval %gs is very short for a news site", s.name, s.interval
+                )
+        await self.schedule.sync(sources, now, self.rand)
+        self._synced_at = now
+
+    def _start(self, name: str) -> None:
+        source = self.sources.get(name)
+        if source is None:  # removed since the last sync; the next sync unschedules it
+            return
+        task = asyncio.create_task(self._poll_one(source), name=f"poll {name}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _poll_one(self, source: Source) -> None:
+        try:
+            status = await self.load_status(source.name)
+            async with asyncio.timeout(self.lease / 2):
+                status = await self.poll(source, status)
+            await self.schedule.finish(source.name, status.next_poll or self.clock())
+        except TimeoutError:
+            log.warning(
+                "source %s: poll took longer than %.0fs; abandoned", source.name, self.lease / 2
+            )
+        except RedisError as exc:
+            # Hand the claim back once Redis answers again, so the source is polled
+            # soon rather than when the lease runs out.
+            self._unfinished[source.name] = self.clock()
+            self._redis_lost(exc)
+        except Exception:
+            log.exception("source %s: poll crashed", source.name)
+
+    async def _finish_unfinished(self) -> None:
+        for name, next_poll in list(self._unfinished.items()):
+            await self.schedule.finish(name, next_poll)
+            del self._unfinished[name]
+
+    def _redis_lost(self, exc: Exception) -> None:
+        if not self._redis_down:
+            log.error("poller: Redis unreachable (%s); retrying", exc)
+            self._redis_down = True
+
+    def _redis_up(self) -> None:
+        if self._redis_down:
+            log.info("poller: Redis is back")
+            self._redis_down = False

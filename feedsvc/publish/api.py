@@ -1,0 +1,301 @@
+"""The JSON API: push articles in, read sources' status out.
+
+Bad input gets a 4xx with `{"error": ..., "field": ...}` naming what was wrong;
+nothing a client sends reaches a Redis key or the store unchecked.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from aiohttp import web
+
+from feedsvc import appkeys
+from feedsvc.dates import WITA, to_wita
+from feedsvc.ingest.pipeline import article_categories, is_pushable
+from feedsvc.ingest.sanitize import clean_html, clean_text, html_to_text, summarize
+from feedsvc.ingest.sources import SourceRegistry
+from feedsvc.models import Article, is_slug, slugify, stable_id
+from feedsvc.publish.feeds import feed_url, whole_number
+from feedsvc.publish.render import FORMATS
+from feedsvc.storage.store import Cursor, Store, UpsertStatus
+
+MAX_BODY = 1024 * 1024
+MAX_TITLE = 1000
+_ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
+_FIELDS = {"title", "link", "categories", "content", "summary", "author", "published", "guid"}
+
+
+class BadField(Exception):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/articles", post_article)
+    app.router.add_get("/api/articles", get_articles)
+    app.router.add_get("/api/articles/{id}", get_article)
+    app.router.add_get("/api/categories", get_categories)
+    app.router.add_get("/api/sources", get_sources)
+
+
+def json_response(body: Any, status: int = 200, **kw: Any) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", **kw
+    )
+
+
+def json_error(status: int, message: str, field: str | None = None, **kw: Any) -> web.Response:
+    return json_response({"error": message, "field": field}, status=status, **kw)
+
+
+def check_bearer(request: web.Request, tokens: tuple[str, ...]) -> web.Response | None:
+    """None when the bearer token is one of `tokens`; else the 401/403 to send."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return json_error(
+            401,
+            "a bearer token is required",
+            headers={"WWW-Authenticate": 'Bearer realm="feedsvc"'},
+        )
+    given_bytes = given.strip().encode()
+    ok = False
+    for token in tokens:  # every token compared, in constant time each
+        ok |= hmac.compare_digest(given_bytes, token.encode())
+    return None if ok else json_error(403, "this token may not post articles")
+
+
+async def post_article(request: web.Request) -> web.Response:
+    """Create or update one article from a JSON body."""
+    settings = request.app[appkeys.SETTINGS]
+    denied = check_bearer(request, settings.api.tokens)
+    if denied is not None:
+        return denied
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return json_error(413, f"body is larger than {MAX_BODY} bytes")
+    try:
+        data = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        return json_error(400, "body is not valid JSON")
+    now = datetime.now(UTC)
+    try:
+        article = article_from_json(data, now)
+    except BadField as exc:
+        return json_error(400, str(exc), exc.field)
+    pushable = is_pushable(article, True, now, settings.telegram.max_push_age_hours)
+    result = await request.app[appkeys.STORE].upsert(article, pushable=pushable)
+    pinger = request.app.get(appkeys.WEBSUB)
+    if pinger is not None and result.status in (UpsertStatus.NEW, UpsertStatus.UPDATED):
+        pinger.notify(set(article.slugs))
+    body = {"id": result.id, "status": str(result.status), "url": f"/api/articles/{result.id}"}
+    if result.status == UpsertStatus.NEW:
+        return json_response(body, status=201, headers={"Location": body["url"]})
+    return json_response(body)
+
+
+def article_from_json(data: Any, now: datetime) -> Article:
+    """Validate and sanitise a pushed article; raises BadField naming the field."""
+    if not isinstance(data, dict):
+        raise BadField(None, "body must be a JSON object")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise BadField(unknown[0], f"unknown field {unknown[0]!r}")
+    link = _link(data.get("link"))
+    title = clean_text(_string(data, "title", required=True))
+    if not title or len(title) > MAX_TITLE:
+        raise BadField("title", f"title must have 1-{MAX_TITLE} characters of text")
+    content = clean_html(_string(data, "content"), link)
+    summary = clean_text(_string(data, "summary")) or html_to_text(content)
+    guid = _string(data, "guid").strip()
+    return Article(
+        id=stable_id(guid or link),
+        title=title,
+        link=link,
+        categories=_categories(data.get("categories")),
+        published=_published(data.get("published"), now),
+        author=clean_text(_string(data, "author")),
+        summary=summarize(summary),
+        content=content,
+        source="api",
+        guid=guid,
+    )
+
+
+def _string(data: dict[str, Any], field: str, *, required: bool = False) -> str:
+    value = data.get(field)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise BadField(field, f"{field} must be a string")
+    return value
+
+
+def _link(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise BadField("link", "link must be an absolute http(s) URL")
+    if len(value) > 2000 or any(c.isspace() for c in value):
+        raise BadField("link", "link must be a URL without spaces, at most 2000 characters")
+    return value
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BadField("categories", "categories must be a non-empty list of strings")
+    names = [clean_text(v) for v in value]
+    for name in names:
+        try:
+            slugify(name)
+        except ValueError as exc:
+            raise BadField("categories", str(exc)) from None
+    return article_categories(names, "")
+
+
+def _published(value: Any, now: datetime) -> datetime:
+    if value is None:
+        return now
+    if not isinstance(value, str):
+        raise BadField("published", "published must be an ISO 8601 string")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadField("published", f"published is not ISO 8601: {value[:40]!r}") from None
+    if when.tzinfo is None:
+        raise BadField("published", "published needs a time zone, e.g. +08:00")
+    return min(when, now + timedelta(minutes=10))
+
+
+async def get_categories(request: web.Request) -> web.Response:
+    """Every category with its article count, largest first."""
+    categories = await request.app[appkeys.STORE].categories()
+    settings = request.app[appkeys.SETTINGS]
+    return json_response(
+        {
+            "categories": [
+                {
+                    "slug": c.slug,
+                    "name": c.name,
+                    "count": c.count,
+                    "feeds": {f: feed_url(settings, c.slug, f) for f in FORMATS},
+                }
+                for c in categories
+            ]
+        }
+    )
+
+
+async def get_articles(request: web.Request) -> web.Response:
+    """Newest first; `?category=` slug, `?limit=`, `?before=` (an article id or a time)."""
+    settings, store = request.app[appkeys.SETTINGS], request.app[appkeys.STORE]
+    query = request.query
+    category = query.get("category") or None
+    if category is not None and (not is_slug(category) or await store.category(category) is None):
+        return json_error(404, "no such category", "category")
+    try:
+        limit = _limit(query.get("limit"), settings.feeds.default_limit, settings.feeds.max_limit)
+        before = await _cursor(store, query.get("before"))
+    except BadField as exc:
+        return json_error(400, str(exc), exc.field)
+    articles = await store.list(category, limit=limit, before=before)
+    body: dict[str, Any] = {"articles": [article_json(a) for a in articles]}
+    if len(articles) == limit:
+        params = {"limit": limit, "before": articles[-1].id}
+        if category:
+            params["category"] = category
+        body["next"] = f"/api/articles?{urlencode(params)}"
+    return json_response(body)
+
+
+async def get_article(request: web.Request) -> web.Response:
+    """One article by id."""
+    article_id = request.match_info["id"]
+    if not _ARTICLE_ID.fullmatch(article_id):
+        return json_error(404, "no such article", "id")
+    article = await request.app[appkeys.STORE].get(article_id)
+    if article is None:
+        return json_error(404, "no such article", "id")
+    return json_response(article_json(article))
+
+
+def article_json(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "link": article.link,
+        "categories": [
+            {"name": n, "slug": s} for n, s in zip(article.categories, article.slugs, strict=True)
+        ],
+        "author": article.author,
+        "published": to_wita(article.published).isoformat(),
+        "updated": to_wita(article.updated).isoformat() if article.updated else None,
+        "summary": article.summary,
+        "content_html": article.content,
+        "source": article.source,
+        "guid": article.guid,
+    }
+
+
+def _limit(text: str | None, default: int, most: int) -> int:
+    if text is None:
+        return default
+    value = whole_number(text, most)
+    if value is None:
+        raise BadField("limit", f"limit must be a whole number from 1 to {most}")
+    return value
+
+
+async def _cursor(store: Store, text: str | None) -> Cursor | None:
+    if not text:
+        return None
+    if _ARTICLE_ID.fullmatch(text):
+        cursor = await store.cursor_after(text)
+        if cursor is None:
+            raise BadField("before", "before names an article that is not stored")
+        return cursor
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadField("before", "before must be an article id or an ISO 8601 time") from None
+    return Cursor.at(when if when.tzinfo else when.replace(tzinfo=WITA))
+
+
+async def get_sources(request: web.Request) -> web.Response:
+    """Every source with the status of its polls."""
+    registry = SourceRegistry(request.app[appkeys.REDIS], request.app[appkeys.SETTINGS])
+    sources = await registry.all()
+    statuses = await registry.statuses([s.name for s in sources])
+    now = time.time()
+    return json_response(
+        {"sources": [source_json(s, st, now) for s, st in zip(sources, statuses, strict=True)]}
+    )
+
+
+def source_json(source: Any, status: Any, now: float) -> dict[str, Any]:
+    def iso(ts: float | None) -> str | None:
+        return datetime.fromtimestamp(ts, UTC).isoformat() if ts else None
+
+    return {
+        "name": source.name,
+        "url": source.url,
+        "polled_url": status.url or source.url,
+        "kind": source.kind,
+        "category": source.category,
+        "interval": source.interval,
+        "origin": source.origin,
+        "ok": status.failures == 0 and status.last_success is not None,
+        "last_poll": iso(status.last_poll),
+        "last_success": iso(status.last_success),
+        "last_error": status.last_error or None,
+        "last_error_at": iso(status.last_error_at),
+        "failures": status.failures,
+        "next_poll": iso(status.next_poll),
+        "polls": status.polls,
+        "new_articles": status.new_articles,
+    }

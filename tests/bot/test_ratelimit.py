@@ -1,0 +1,205 @@
+"""RedisRateLimiter against the real test Redis; timings are lower bounds with slack."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+import warnings
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from telegram.error import NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.ratelimit import RESERVED, RedisRateLimiter
+from feedsvc.storage import keys
+from feedsvc.storage.connection import client_from_url
+
+
+class Recorder:
+    """A fake Bot API call: records when it ran and raises the queued errors first."""
+
+    def __init__(self, *errors: BaseException, always: BaseException | None = None) -> None:
+        self.times: list[float] = []
+        self.errors = list(errors)
+        self.always = always
+        self.called = asyncio.Event()
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> bool:
+        self.times.append(time.monotonic())
+        self.called.set()
+        if self.always is not None:
+            raise self.always
+        if self.errors:
+            raise self.errors.pop(0)
+        return True
+
+
+def flood(retry_after: int | timedelta) -> RetryAfter:
+    # RetryAfter's own constructor reads its deprecated `retry_after`; that warning is PTB's.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return RetryAfter(retry_after)
+
+
+async def send(
+    limiter: RedisRateLimiter,
+    callback: Recorder,
+    chat_id: int | str | None,
+    endpoint: str = "sendMessage",
+    rate_limit_args: int | None = None,
+) -> Any:
+    data = {"text": "hi"} if chat_id is None else {"chat_id": chat_id, "text": "hi"}
+    return await limiter.process_request(callback, (), {}, endpoint, data, rate_limit_args)
+
+
+@pytest.fixture
+async def other_redis(redis_url: str, redis: Redis):
+    """A second client, as another bot process would have (after `redis` flushed)."""
+    client = client_from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_private_chat_is_spaced_one_second(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    calls = Recorder()
+    start = time.monotonic()
+    await asyncio.gather(*(send(limiter, calls, 42) for _ in range(3)))
+    times = sorted(calls.times)
+    assert all(b - a >= 0.95 for a, b in itertools.pairwise(times))
+    assert 1.9 <= times[-1] - start < 5
+
+
+async def test_other_chats_are_not_held_up(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    calls = Recorder()
+    start = time.monotonic()
+    await send(limiter, calls, 42)
+    await send(limiter, calls, "43")
+    await send(limiter, calls, -100500)
+    # Held up per chat, the three would take 2 s; the slack is for a loaded CI machine.
+    assert time.monotonic() - start < 1.5
+
+
+async def test_intervals_per_chat_kind(redis: Redis) -> None:
+    # Read the wait the script returns instead of sleeping through 3 s intervals.
+    limiter = RedisRateLimiter(redis, max_rate=1000)
+    for chat_id, interval in [(42, 1.0), (-100123, 3.0), ("@kaltara_news", 3.0), (-77, 3.0)]:
+        assert await limiter.try_acquire(chat_id) == 0
+        await asyncio.sleep(0.01)  # past the overall interval of 1 ms
+        wait = await limiter.try_acquire(chat_id)
+        assert interval - 0.5 < wait <= interval  # 1 s and 3 s stay apart; slack for load
+        ttl = await redis.pttl(keys.rate(chat_id))
+        assert interval * 1000 < ttl <= interval * 1000 + 1000  # idle chats leave no key
+    # A numeric string is the same chat as the int.
+    assert await limiter.try_acquire("-100123") > 2.5
+
+
+async def test_refused_acquire_reserves_nothing(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis, max_rate=1)
+    assert await limiter.try_acquire(42) == 0
+    assert await limiter.try_acquire(43) > 0.8  # overall scope is busy for 1 s
+    assert not await redis.exists(keys.rate(43))
+
+
+async def test_overall_rate_is_shared_by_processes(redis: Redis, other_redis: Redis) -> None:
+    first = RedisRateLimiter(redis, max_rate=10)
+    second = RedisRateLimiter(other_redis, max_rate=10)
+    calls = Recorder()
+    start = time.monotonic()
+    await asyncio.gather(
+        *(send(first, calls, 1000 + i) for i in range(10)),
+        *(send(second, calls, 2000 + i) for i in range(10)),
+    )
+    times = sorted(calls.times)
+    assert len(times) == 20
+    assert all(b - a >= 0.08 for a, b in itertools.pairwise(times))
+    assert 1.8 <= times[-1] - start < 8
+
+
+async def test_retry_after_pauses_every_process(
+    redis: Redis, other_redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = RedisRateLimiter(redis)
+    second = RedisRateLimiter(other_redis)
+    flooded = Recorder(flood(1))
+    bystander = Recorder()
+    caplog.set_level(logging.WARNING, logger="bot.ratelimit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the limiter reads retry_after without warnings
+        task = asyncio.create_task(send(first, flooded, 42))
+        await flooded.called.wait()
+        await asyncio.sleep(0.05)  # let the 429 be recorded
+        assert 0 < await redis.pttl(keys.TELEGRAM_PAUSE) <= 1000
+        await send(second, bystander, 99)
+        assert await task is True
+
+    assert len(flooded.times) == 2  # one retry
+    assert flooded.times[1] - flooded.times[0] >= 0.9
+    assert bystander.times[0] - flooded.times[0] >= 0.9
+    warning = [r for r in caplog.records if r.name == "bot.ratelimit"]
+    assert len(warning) == 1
+    assert "42" in warning[0].getMessage() and "1.0 s" in warning[0].getMessage()
+
+
+async def test_pause_is_only_extended(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    await limiter.pause(2)
+    await limiter.pause(0.5)
+    assert await redis.pttl(keys.TELEGRAM_PAUSE) > 1500
+    await limiter.pause(3)
+    assert await redis.pttl(keys.TELEGRAM_PAUSE) > 2500
+    assert await limiter.try_acquire(42) > 2.5
+
+
+async def test_gives_up_after_max_retries(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis, max_retries=2)
+    calls = Recorder(always=flood(timedelta(milliseconds=50)))
+    with pytest.raises(RetryAfter):
+        await send(limiter, calls, None)
+    assert len(calls.times) == 3
+
+
+async def test_rate_limit_args_override_max_retries(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis, max_retries=5)
+    calls = Recorder(always=flood(timedelta(milliseconds=50)))
+    with pytest.raises(RetryAfter):
+        await send(limiter, calls, None, rate_limit_args=0)
+    assert len(calls.times) == 1
+
+
+async def test_non_sending_endpoints_pass_through(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    await limiter.pause(5)
+    calls = Recorder()
+    start = time.monotonic()
+    for endpoint in ["getMe", "getUpdates", "getChat", "answerCallbackQuery", "sendChatAction"]:
+        assert await send(limiter, calls, 42, endpoint=endpoint) is True
+    assert time.monotonic() - start < 2  # the pause is 5 s
+    assert not await redis.exists(keys.rate(42))
+
+
+@pytest.mark.parametrize("error", [NetworkError("down"), ValueError("bad")])
+async def test_other_errors_propagate(redis: Redis, error: Exception) -> None:
+    limiter = RedisRateLimiter(redis)
+    calls = Recorder(always=error)
+    with pytest.raises(type(error)):
+        await send(limiter, calls, 42)
+    assert len(calls.times) == 1
+    assert not await redis.exists(keys.TELEGRAM_PAUSE)
+
+
+async def test_a_reserved_send_does_not_wait_for_a_second_slot(redis: Redis) -> None:
+    limiter = RedisRateLimiter(redis)
+    calls = Recorder(flood(1))
+    start = time.monotonic()
+    await limiter.acquire(42)  # the caller takes the slot itself, then sends
+    assert await send(limiter, calls, 42, rate_limit_args=RESERVED) is True
+    assert calls.times[0] - start < 0.5, "the reserved attempt went at once"
+    # The retry after the 429 waited for the pause and a slot of its own.
+    assert calls.times[1] - calls.times[0] >= 0.9

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feedsvc.models import Article, stable_id
+from feedsvc.storage.connection import unix_client
+from feedsvc.storage.embedded import EmbeddedRedis, EmbeddedRedisError, socket_path_for
+from feedsvc.storage.store import Store
+
+
+def article() -> Article:
+    link = "https://news.example/2026/09/25/pendampingan/"
+    return Article(
+        id=stable_id(link),
+        title="Target Pembangunan Merata",
+        link=link,
+        categories=("KALTARA",),
+        published=datetime(2026, 9, 25, 2, 0, tzinfo=UTC),
+        content="<p>TANJUNG SELOR – Bappeda dan Litbang Kaltara…</p>",
+    )
+
+
+async def test_data_survives_stop_and_start(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "data")
+    await server.start()
+    assert server.owner
+    client = unix_client(str(server.socket_path))
+    await Store(client).upsert(article())
+    await client.aclose()
+    await server.stop()
+    assert not server.socket_path.exists()
+    assert (tmp_path / "data" / "appendonly.aof").stat().st_size > 0
+
+    again = EmbeddedRedis(tmp_path / "data")
+    await again.start()
+    client = unix_client(str(again.socket_path))
+    try:
+        assert await Store(client).get(article().id) == article()
+        config = await client.config_get("appendfsync")
+        assert config["appendfsync"] == "always"
+    finally:
+        await client.aclose()
+        await again.stop()
+
+
+async def test_second_process_attaches_instead_of_starting_another(tmp_path: Path) -> None:
+    first = EmbeddedRedis(tmp_path)
+    await first.start()
+    second = EmbeddedRedis(tmp_path)
+    try:
+        await second.start()
+        assert first.owner and not second.owner
+        await second.stop()  # must not stop the owner's server
+        client = unix_client(str(first.socket_path))
+        assert await client.ping()
+        await client.aclose()
+    finally:
+        await first.stop()
+
+
+async def test_unwritable_data_dir_says_why(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        target = Path("/proc/feedsvc-data")  # not creatable even for root
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        target = locked / "data"
+    with pytest.raises(EmbeddedRedisError, match=r"cannot be created|not writable"):
+        await EmbeddedRedis(target).start()
+
+
+def test_long_data_dir_gets_a_short_socket_path(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 120)
+    path = socket_path_for(deep)
+    assert len(str(path)) <= 107
+    assert path == socket_path_for(deep)  # stable, so another process finds it
