@@ -53,7 +53,7 @@ from feedsvc.ingest import fetch
 from feedsvc.ingest.fetch import Fetcher, new_session
 from feedsvc.ingest.parse import parse_feed
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.scheduler import Poller, Schedule
+from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source
 from feedsvc.storage import keys

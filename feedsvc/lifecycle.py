@@ -23,7 +23,7 @@ from feedsvc import appkeys
 from feedsvc.config import Settings
 from feedsvc.ingest.fetch import Fetcher, new_session
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.scheduler import Poller, Schedule
+from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.publish.websub import WebSubPinger
 from feedsvc.storage import keys

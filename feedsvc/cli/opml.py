@@ -17,7 +17,7 @@ from feedsvc.cli.common import (
     with_redis,
 )
 from feedsvc.config import Settings
-from feedsvc.ingest.scheduler import SYNC_EVERY
+from feedsvc.ingest.poller import SYNC_EVERY
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source
 from feedsvc.publish.opml import (

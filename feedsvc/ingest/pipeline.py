@@ -32,7 +32,7 @@ from feedsvc.ingest.parse import (
     parse_article_page,
     parse_feed,
 )
-from feedsvc.ingest.scheduler import next_poll_after_failure, next_poll_after_success
+from feedsvc.ingest.schedule import next_poll_after_failure, next_poll_after_success
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Article, Source, SourceStatus, slugify, stable_id
 from feedsvc.storage import keys

@@ -7,10 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from feedsvc.ingest.scheduler import (
+from feedsvc.ingest.poller import Poller, Schedule
+from feedsvc.ingest.schedule import (
     MAX_BACKOFF,
-    Poller,
-    Schedule,
     first_poll,
     next_poll_after_failure,
     next_poll_after_success,

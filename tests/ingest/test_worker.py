@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from feedsvc.config import PollSettings, Settings
 from feedsvc.ingest.fetch import Fetcher, new_session
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.scheduler import Poller, Schedule
+from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source
 from feedsvc.storage.connection import client_from_url

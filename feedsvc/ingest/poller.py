@@ -1,10 +1,9 @@
-"""When each source is polled, and the loop that polls them.
+"""The shared schedule in Redis, and the loop that polls due sources.
 
-The decisions are pure functions of `now` and a random number, so tests pass
-both in. The schedule itself lives in Redis (a sorted set of next-poll times),
-which makes it survive restarts and lets several workers share it: a worker
-claims due sources atomically, pushing them a lease ahead, and only the claim's
-owner may set the next poll time.
+The schedule is a sorted set of next-poll times, which makes it survive restarts
+and lets several workers share it: a worker claims due sources atomically,
+pushing them a lease ahead, and only the claim's owner may set the next poll
+time. When to poll next is decided in `schedule`.
 """
 
 from __future__ import annotations
@@ -19,14 +18,12 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from feedsvc.ingest.schedule import SHORT_INTERVAL, first_poll, lease_seconds
 from feedsvc.models import Source, SourceStatus
 from feedsvc.storage import keys
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 24 * 3600.0
-JITTER = 0.1  # ±10 % on the regular interval, so sources drift apart
-SHORT_INTERVAL = 60.0  # below this, warn once: it is rude to most news sites
 SYNC_EVERY = 30.0  # seconds between re-reading the source list
 TICK = 1.0
 
@@ -47,37 +44,6 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
 end
 return 1
 """
-
-
-def next_poll_after_success(
-    now: float, interval: float, rand: float, lower_bound: float | None = None
-) -> float:
-    """Regular interval with jitter; a server's hint (max-age, ttl) is a floor."""
-    delay = interval * (1 + JITTER * (2 * rand - 1))
-    if lower_bound:
-        delay = max(delay, min(lower_bound, MAX_BACKOFF))
-    return now + delay
-
-
-def next_poll_after_failure(
-    now: float, interval: float, failures: int, rand: float, retry_after: float | None = None
-) -> float:
-    """Exponential backoff from the interval, jittered, capped at a day; Retry-After is a floor."""
-    base = min(MAX_BACKOFF, interval * 2 ** min(max(failures, 1) - 1, 30))
-    delay = min(MAX_BACKOFF, base * (0.75 + 0.5 * rand))
-    if retry_after:
-        delay = max(delay, min(retry_after, MAX_BACKOFF))
-    return now + delay
-
-
-def first_poll(now: float, interval: float, rand: float) -> float:
-    """Spread the first polls of many sources over a short while instead of all at once."""
-    return now + rand * min(interval, 30.0)
-
-
-def lease_seconds(timeout: float) -> float:
-    """How long a claim holds: longer than any one poll may take (see Poller)."""
-    return max(300.0, 8 * timeout)
 
 
 PollFn = Callable[[Source, SourceStatus], Awaitable[SourceStatus]]
