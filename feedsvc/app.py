@@ -11,6 +11,7 @@ from bot import webhook
 from feedsvc import __version__, appkeys, lifecycle, metrics
 from feedsvc.config import Settings
 from feedsvc.publish import api, feeds, pages
+from feedsvc.shutdown import Shutdown
 
 HEALTH_TIMEOUT = 3.0
 ROLES = frozenset({"web", "worker", "bot"})
@@ -24,6 +25,7 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
     app = web.Application(client_max_size=api.MAX_BODY, middlewares=[metrics.count_requests])
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = metrics.Metrics()
+    app[appkeys.SHUTDOWN] = Shutdown(settings.service.shutdown_timeout)
     app.cleanup_ctx.append(lifecycle.redis_ctx)
     app.cleanup_ctx.append(lifecycle.http_ctx)
     app.cleanup_ctx.append(lifecycle.websub_ctx)

@@ -14,6 +14,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from feedsvc.config import Settings
+from feedsvc.shutdown import Shutdown
 from feedsvc.storage.store import Store
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 POLLER = web.AppKey("poller", asyncio.Task)
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("feed_cache")
 FEED_VERSIONS: web.AppKey[VersionReader] = web.AppKey("feed_versions")
+SHUTDOWN = web.AppKey("shutdown", Shutdown)  # begun on the first SIGTERM/SIGINT
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBSUB: web.AppKey[WebSubPinger] = web.AppKey("websub")
 BOT: web.AppKey[Application] = web.AppKey("bot")  # set while the Telegram bot is configured

@@ -43,6 +43,7 @@ class ServiceSettings:
     title: str = "Berita Kaltara"
     language: str = "id"
     timezone: str = "Asia/Makassar"
+    shutdown_timeout: float = 30.0  # seconds an orderly stop may take before exiting anyway
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,8 @@ def _check_values(s: Settings, where: str) -> None:
     if not 0 < s.service.port < 65536:
         fail("service.port", f"must be between 1 and 65535, got {s.service.port}")
     _check_timezone(s.service.timezone, fail)
+    if not 0 < s.service.shutdown_timeout < float("inf"):
+        fail("service.shutdown_timeout", "must be a positive number of seconds")
     if s.redis.url and urlsplit(s.redis.url).scheme not in REDIS_SCHEMES:
         fail("redis.url", f"must start with one of {', '.join(REDIS_SCHEMES)}://")
     if s.store.retention < 1:

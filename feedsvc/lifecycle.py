@@ -10,8 +10,9 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
-import socket
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 
@@ -26,6 +27,7 @@ from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.publish.websub import WebSubPinger
+from feedsvc.shutdown import Shutdown
 from feedsvc.storage import keys
 from feedsvc.storage.connection import client_from_url, redact_url, unix_client
 from feedsvc.storage.embedded import EmbeddedRedis, EmbeddedRedisError
@@ -36,7 +38,11 @@ REDIS_CONNECT_TIMEOUT = 10.0
 
 
 class StartupError(Exception):
-    """Start-up cannot go on; the message is one line for the user."""
+    """Start-up cannot go on; the message is one line for the user, `code` the exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @contextlib.asynccontextmanager
@@ -181,30 +187,100 @@ async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def serve(app: web.Application, host: str | None, port: int | None) -> None:
-    """Start everything, listen when `host` is given, stop on SIGINT/SIGTERM."""
-    stop = asyncio.Event()
+async def serve(
+    app: web.Application, host: str | None, port: int | None, *, reuse_port: bool = False
+) -> int:
+    """Start everything, listen when `host` is given, stop on SIGINT/SIGTERM; the exit code.
+
+    The first signal begins the orderly stop (`app[SHUTDOWN]`): no new connections,
+    in-flight requests get a short grace, then every part stops in reverse start
+    order, the embedded Redis last; 0 when done. The stop has
+    `service.shutdown_timeout` in all: past it the process exits anyway with 1. A
+    second signal exits at once with 128 + its number.
+    """
+    shutdown = app[appkeys.SHUTDOWN]
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(app, handle_signals=False)
+    signalled = asyncio.Event()
+    for sig in SIGNALS:
+        loop.add_signal_handler(sig, _first_signal, loop, sig, shutdown, signalled)
+    grace = min(HTTP_GRACE, shutdown.timeout / 3)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=grace)
     try:
         await runner.setup()
         if host is not None:
-            await _listen(runner, host, port or 0)
-        await stop.wait()
-        log.info("stopping")
+            await _listen(runner, host, port or 0, reuse_port)
+        await signalled.wait()
     finally:
-        await runner.cleanup()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        stopped = await _stop(runner, shutdown)
+    return 0 if stopped else 1
 
 
-async def _listen(runner: web.AppRunner, host: str, port: int) -> None:
-    # reuse_port: several `feedsvc web` processes can share one port (the kernel balances).
-    site = web.TCPSite(runner, host, port, reuse_port=hasattr(socket, "SO_REUSEPORT"))
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+HTTP_GRACE = 10.0  # seconds in-flight requests may take to finish at a stop
+WATCHDOG_GRACE = 1.0  # past the timeout, a stop stuck on a blocked loop is cut here
+
+
+def _first_signal(
+    loop: asyncio.AbstractEventLoop, sig: int, shutdown: Shutdown, signalled: asyncio.Event
+) -> None:
+    log.info("%s: stopping (at most %gs)", signal.Signals(sig).name, shutdown.timeout)
+    _begin_stop(shutdown)
+    for other in SIGNALS:
+        loop.remove_signal_handler(other)
+        # A plain handler: it runs even when the loop is stuck.
+        signal.signal(other, _second_signal)
+    signalled.set()
+
+
+def _begin_stop(shutdown: Shutdown) -> None:
+    if shutdown.started:
+        return
+    shutdown.begin()
+    watchdog = threading.Timer(shutdown.timeout + WATCHDOG_GRACE, _stuck, (shutdown.timeout,))
+    watchdog.daemon = True
+    watchdog.start()
+
+
+def _second_signal(sig: int, _frame: object) -> None:
+    log.warning("%s again: exiting now", signal.Signals(sig).name)
+    _exit_now(128 + sig)
+
+
+def _stuck(timeout: float) -> None:
+    log.error("still not stopped %gs after the signal; exiting", timeout + WATCHDOG_GRACE)
+    _exit_now(1)
+
+
+def _exit_now(code: int) -> None:
+    # Log handlers are flushed as the line is written; a stuck stderr must not
+    # hold the exit up, so a second timer ends the process regardless.
+    threading.Timer(1.0, os._exit, (code,)).start()
+    os._exit(code)
+
+
+async def _stop(runner: web.AppRunner, shutdown: Shutdown) -> bool:
+    """Stop every part within the shutdown timeout; False when it ran out."""
+    _begin_stop(shutdown)  # also when start-up failed or the loop is ending
+    try:
+        async with asyncio.timeout(shutdown.time_left()):
+            await runner.cleanup()
+    except TimeoutError:
+        log.error(
+            "did not stop within %gs (service.shutdown_timeout); exiting anyway",
+            shutdown.timeout,
+        )
+        return False
+    return True
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int, reuse_port: bool) -> None:
+    # reuse_port only when asked (the benchmarks): otherwise a second process on a
+    # port in use would share its traffic silently instead of failing.
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     try:
         await site.start()
     except OSError as exc:
-        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        # Exit 2: the address or port given is the problem (in use, not allowed).
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise StartupError(f"cannot listen on {host}:{port}: {why}", 2) from None
     log.info("listening on http://%s:%d", host, port)

@@ -21,7 +21,13 @@ from collections.abc import Sequence
 from feedsvc import __version__
 from feedsvc.app import make_app, receives_webhook
 from feedsvc.cli import ingest, opml, sources
-from feedsvc.cli.common import Command, CommandError, add_command, common_options
+from feedsvc.cli.common import (
+    Command,
+    CommandError,
+    add_command,
+    common_options,
+    port_number,
+)
 from feedsvc.config import ConfigError, Settings, load_settings
 from feedsvc.lifecycle import StartupError, serve
 from feedsvc.logs import setup_logging
@@ -42,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except StartupError as exc:
         print(f"feedsvc: {exc}", file=sys.stderr)
-        return 1
+        return exc.code
     except KeyboardInterrupt:
         return 130
 
@@ -63,10 +69,24 @@ def _parser() -> argparse.ArgumentParser:
     for name, (help_text, roles) in commands.items():
         cmd = add_command(sub, name, help_text, _serve_roles(*roles))
         cmd.set_defaults(log_level=logging.INFO)
+        if name != "worker":  # the worker never listens
+            _listen_options(cmd)
     sources.add_parser(sub)
     ingest.add_parser(sub)
     opml.add_parsers(sub)
     return parser
+
+
+def _listen_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--host", help="address to listen on (default: service.host)")
+    cmd.add_argument(
+        "--port", type=port_number, help="TCP port (default: $PORT, else service.port)"
+    )
+    cmd.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="share the port with other processes started so (SO_REUSEPORT)",
+    )
 
 
 def _serve_roles(*roles: str) -> Command:
@@ -76,9 +96,10 @@ def _serve_roles(*roles: str) -> Command:
             raise CommandError("no telegram.token (or TELEGRAM_BOT_TOKEN) set: no bot to run", 2)
         app = make_app(settings, roles)
         listens = "web" in roles or ("bot" in roles and receives_webhook(settings))
-        host = settings.service.host if listens else None
-        asyncio.run(serve(app, host, settings.service.port))
-        return 0
+        host = (getattr(args, "host", None) or settings.service.host) if listens else None
+        port = getattr(args, "port", None) or settings.service.port
+        reuse = getattr(args, "reuse_port", False)
+        return asyncio.run(serve(app, host, port, reuse_port=reuse))
 
     return command
 

@@ -61,6 +61,12 @@ def positive(text: str) -> float:
     return value
 
 
+def port_number(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port number between 1 and 65535, got {text}")
+    return int(text)
+
+
 def check_category(name: str) -> None:
     try:
         slugify(name)

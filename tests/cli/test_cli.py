@@ -20,10 +20,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def config(tmp_path: Path, port: int, extra: str = "") -> str:
+def config(tmp_path: Path, port: int, extra: str = "", service: str = "") -> str:
     path = tmp_path / "config.toml"
     path.write_text(
-        f"[service]\nport = {port}\nbase_url = 'http://127.0.0.1:{port}'\n"
+        f"[service]\nport = {port}\nbase_url = 'http://127.0.0.1:{port}'\n{service}"
         f"[redis]\ndata_dir = '{tmp_path / 'data'}'\n{extra}"
     )
     return str(path)
@@ -101,17 +101,54 @@ def test_unwritable_data_dir_is_one_line_and_nonzero(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-def test_port_in_use_stops_what_started(tmp_path: Path) -> None:
+def test_port_in_use_is_one_line_exit_2_and_stops_what_started(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         proc = feedsvc("web", "--config", config(tmp_path, port))
         _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert proc.returncode == 2
+    assert err.strip().splitlines()[-1] == (
+        f"feedsvc: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
     assert "Traceback" not in err
     assert not redis_pids(tmp_path / "data")
+
+
+def test_port_flag_and_port_env_and_reuse_port(tmp_path: Path, redis_url: str) -> None:
+    """--port beats $PORT beats the file; a second web on a taken port fails unless both
+    were started with --reuse-port."""
+    env = {"REDIS_URL": redis_url}
+    path = config(tmp_path, free_port())
+    by_env, by_flag = free_port(), free_port()
+    first = feedsvc("web", "--config", path, env={**env, "PORT": str(by_env)})
+    second = feedsvc("web", "--config", path, "--host", "127.0.0.1", "--port", str(by_flag),
+                     "--reuse-port", env={**env, "PORT": str(by_env)})  # fmt: skip
+    try:
+        assert wait_healthy(by_env, first)["status"] == 200
+        assert wait_healthy(by_flag, second)["status"] == 200
+        taken = feedsvc("web", "--config", path, "--port", str(by_env), env=env)
+        assert taken.wait(60) == 2
+        shared = feedsvc("web", "--config", path, "--port", str(by_flag), "--reuse-port", env=env)
+        try:
+            time.sleep(1.5)
+            assert shared.poll() is None, shared.stderr.read()
+        finally:
+            shared.send_signal(signal.SIGTERM)
+            assert shared.wait(30) == 0
+    finally:
+        for proc in (first, second):
+            proc.send_signal(signal.SIGTERM)
+        assert [first.wait(30), second.wait(30)] == [0, 0]
+
+
+def test_bad_port_flag_is_a_usage_error() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "web", "--port", "70000"], capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "--port: must be a port number between 1 and 65535, got 70000" in out.stderr
 
 
 def test_version_and_help() -> None:
