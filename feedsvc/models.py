@@ -155,3 +155,4 @@ class SourceStatus:
     polls: int = 0
     new_articles: int = 0
     primed: bool = False  # a poll has succeeded once: later finds are news
+    warning: str = ""  # what the last successful poll could not use ("2 entries skipped: …")

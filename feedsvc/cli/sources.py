@@ -103,6 +103,8 @@ def _notes(source: Source, status: SourceStatus, now: float, tz: tzinfo) -> list
     notes = []
     if status.failures and status.last_error:
         notes.append(f"    error ({ago(status.last_error_at, now, tz)}): {status.last_error}")
+    if status.warning:
+        notes.append(f"    warning: {status.warning}")
     if status.url and status.url != source.url and status.defined_url == source.url:
         notes.append(f"    moved permanently to {status.url}")
     return notes

@@ -157,16 +157,17 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        at = when.timestamp()
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None  # unreadable, or a date no datetime holds (year 99999999999)
     now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
+    return max(0.0, at - now)
 
 
 def _permanent_target(resp: aiohttp.ClientResponse) -> str | None:

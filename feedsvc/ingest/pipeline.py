@@ -13,12 +13,13 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from feedsvc.config import Settings
 from feedsvc.dates import duration
@@ -32,6 +33,7 @@ from feedsvc.ingest.parse import (
     parse_article_page,
     parse_feed,
 )
+from feedsvc.ingest.parse.entry import one_line
 from feedsvc.ingest.schedule import next_poll_after_failure, next_poll_after_success
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Article, Source, SourceStatus, slugify, stable_id
@@ -56,12 +58,14 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     old: int = 0
+    skipped: tuple[str, ...] = ()  # why each entry that could not be stored was not
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.new} new, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.old} too old"
         )
+        return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,19 @@ class PollOutcome:
     not_modified: bool = False
     lower_bound: float | None = None  # seconds the server asked us to wait at least
     fetch: FetchResult | None = None
+    warning: str = ""  # a successful poll that still needs the owner's eye
+
+
+class PollCrash(Exception):
+    """Something unexpected broke a poll; the source records it like any failure."""
+
+
+def skipped_warning(reasons: Sequence[str]) -> str:
+    """`2 entries skipped: entry 3: …; entry 7: …`, one line for the source's status."""
+    if not reasons:
+        return ""
+    noun = "entry" if len(reasons) == 1 else "entries"
+    return one_line(f"{len(reasons)} {noun} skipped: " + "; ".join(reasons[:3]), 300)
 
 
 def to_article(entry: Entry, source: Source, first_seen: datetime) -> Article:
@@ -156,6 +173,13 @@ class Ingestor:
             outcome = await self._poll(source, status, now)
         except (FetchError, ParseError) as exc:
             return self._failed(source, status, now, exc), Counts()
+        except RedisError:
+            raise  # the store's trouble, not the source's: the poller deals with it
+        except Exception as exc:
+            # A bug or input nobody foresaw: still the source's failure, with backoff.
+            log.exception("source %s: poll crashed", source.name)
+            crash = PollCrash(f"internal error: {type(exc).__name__}: {one_line(exc)}")
+            return self._failed(source, status, now, crash), Counts()
         return self._succeeded(source, status, now, outcome), outcome.counts
 
     async def ingest_once(self, source: Source, kind: str, primed: bool) -> tuple[str, Counts]:
@@ -216,9 +240,16 @@ class Ingestor:
         parsed = await self._parse_feed(fetch, now)
         if parsed.error:
             log.debug("source %s: usable despite: %s", source.name, parsed.error)
-        counts = await self.store_entries(parsed.entries, source, status.primed, now)
+        counts = await self.store_entries(
+            parsed.entries, source, status.primed, now, skipped=parsed.skipped
+        )
         bounds = [b for b in (fetch.max_age(), parsed.ttl) if b]
-        return PollOutcome(counts, lower_bound=max(bounds) if bounds else None, fetch=fetch)
+        return PollOutcome(
+            counts,
+            lower_bound=max(bounds) if bounds else None,
+            fetch=fetch,
+            warning=_feed_warning(parsed, counts),
+        )
 
     async def _parse_feed(self, fetch: FetchResult, now: float) -> ParsedFeed:
         when = datetime.fromtimestamp(now, UTC)
@@ -242,13 +273,25 @@ class Ingestor:
             return await asyncio.to_thread(call)
 
     async def store_entries(
-        self, entries: Iterable[Entry], source: Source, primed: bool, now: float
+        self,
+        entries: Iterable[Entry],
+        source: Source,
+        primed: bool,
+        now: float,
+        *,
+        skipped: Sequence[str] = (),
     ) -> Counts:
+        """Store what a poll found; `skipped` are the parser's reasons for entries it dropped."""
         when = datetime.fromtimestamp(now, UTC)
         max_age = self.settings.telegram.max_push_age_hours
         batch = []
-        for entry in entries:
-            article = to_article(entry, source, when)
+        reasons = list(skipped)
+        for number, entry in enumerate(entries, 1):
+            try:
+                article = to_article(entry, source, when)
+            except (ValueError, OverflowError) as exc:  # e.g. a date no datetime can hold
+                reasons.append(one_line(f"entry {number}: {exc}", 120))
+                continue
             if entry.published is None and entry.updated is None:
                 article = await self._keep_first_seen(article)
             batch.append((article, is_pushable(article, primed, when, max_age)))
@@ -261,7 +304,7 @@ class Ingestor:
         }
         if changed and self.on_change is not None:
             self.on_change(changed)
-        return _count(r.status for r in results)
+        return dataclasses.replace(_count(r.status for r in results), skipped=tuple(reasons))
 
     async def _keep_first_seen(self, article: Article) -> Article:
         # An undated entry is dated when first seen; later polls must not move it.
@@ -354,6 +397,10 @@ class Ingestor:
             )
         if outcome.counts.new or outcome.counts.updated:
             log.info("source %s: %s", source.name, outcome.counts)
+        if not outcome.not_modified:
+            if outcome.warning and outcome.warning != status.warning:
+                log.warning("source %s: %s", source.name, outcome.warning)
+            status = dataclasses.replace(status, warning=outcome.warning)
         return dataclasses.replace(
             status,
             last_poll=now,
@@ -376,6 +423,13 @@ class Ingestor:
             "source %s: moved permanently from %s to %s", source.name, status.url, fetch.moved_to
         )
         return dataclasses.replace(status, url=fetch.moved_to)
+
+
+def _feed_warning(parsed: ParsedFeed, counts: Counts) -> str:
+    if not parsed.entries and not parsed.skipped:
+        why = f" ({parsed.error})" if parsed.error else ""
+        return one_line(f"the feed has no entries{why}", 300)
+    return skipped_warning(counts.skipped)
 
 
 def _article_links(source: Source, fetch: FetchResult) -> list[str]:

@@ -294,6 +294,7 @@ def source_json(source: Any, status: Any, now: float) -> dict[str, Any]:
         "last_success": iso(status.last_success),
         "last_error": status.last_error or None,
         "last_error_at": iso(status.last_error_at),
+        "warning": status.warning or None,
         "failures": status.failures,
         "next_poll": iso(status.next_poll),
         "polls": status.polls,

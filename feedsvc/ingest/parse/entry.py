@@ -8,9 +8,10 @@ so no path can skip it.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from feedsvc.ingest.sanitize import (
@@ -56,7 +57,8 @@ class ParsedFeed:
 
     `ttl` is the feed's own poll hint in seconds (RSS <ttl>). `error` is empty for
     a clean document; otherwise it says what was wrong with a document that still
-    parsed as a feed (its entries are kept).
+    parsed as a feed (its entries are kept). `skipped` says, per entry that could
+    not be used, why.
     """
 
     title: str
@@ -64,6 +66,26 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     ttl: int | None = None
     error: str = ""
+    skipped: tuple[str, ...] = ()
+
+
+def map_entries(
+    raws: Iterable[Any], mapper: Callable[[Any], Entry | None]
+) -> tuple[tuple[Entry, ...], tuple[str, ...]]:
+    """Each raw entry mapped on its own: a broken one is skipped with its reason."""
+    entries: list[Entry] = []
+    skipped: list[str] = []
+    for number, raw in enumerate(raws, 1):
+        try:
+            entry = mapper(raw)
+        except Exception as exc:  # any field of hostile input may break a mapping
+            skipped.append(one_line(f"entry {number}: {type(exc).__name__}: {exc}", 120))
+            continue
+        if entry is None:
+            skipped.append(f"entry {number}: no title, link, id or text")
+        else:
+            entries.append(entry)
+    return tuple(entries), tuple(skipped)
 
 
 def build_entry(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from feedsvc.ingest.parse.entry import (
     build_entry,
     document_base,
     lower_keys,
+    map_entries,
     one_line,
     plain_text,
     text_as_html,
@@ -66,12 +67,14 @@ def parse_feed(
     if not result.get("version") and not result.entries:
         raise ParseError(_why_not_a_feed(result, body, headers))
     feed = result.feed
+    entries, skipped = map_entries(result.entries, lambda raw: _entry(raw, base, now))
     return ParsedFeed(
         title=plain_text(as_text(feed.get("title"))),
         link=web_url(feed.get("link"), base),
-        entries=tuple(_entries(result.entries, base, now)),
+        entries=entries,
         ttl=_ttl_seconds(feed.get("ttl")),
         error=_bozo_reason(result),
+        skipped=skipped,
     )
 
 
@@ -111,13 +114,6 @@ def _ttl_seconds(value: object) -> int | None:
     except ValueError:
         return None
     return minutes * 60 if minutes > 0 else None
-
-
-def _entries(raw_entries: list[Any], base: str, now: datetime | None) -> Iterator[Entry]:
-    for raw in raw_entries:
-        entry = _entry(raw, base, now)
-        if entry is not None:
-            yield entry
 
 
 def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:

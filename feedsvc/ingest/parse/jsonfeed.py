@@ -7,7 +7,6 @@ untrusted: a value of the wrong type counts as missing.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from feedsvc.ingest.parse.entry import (
     ParseError,
     as_text,
     build_entry,
+    map_entries,
     one_line,
     plain_text,
     text_as_html,
@@ -44,22 +44,21 @@ def parse_json_feed(body: bytes, base: str, *, now: datetime | None = None) -> P
     if not isinstance(doc, dict) or not as_text(doc.get("version")).startswith(VERSION_PREFIX):
         raise ParseError("not a feed: a JSON document that is not a JSON Feed")
     items = doc.get("items")
+    entries, skipped = map_entries(
+        items if isinstance(items, list) else [], lambda item: _entry(item, base, now)
+    )
     return ParsedFeed(
         title=plain_text(as_text(doc.get("title"))),
         link=web_url(doc.get("home_page_url"), base),
-        entries=tuple(_entries(items if isinstance(items, list) else [], base, now)),
+        entries=entries,
         error="" if isinstance(items, list) else "JSON Feed without an items list",
+        skipped=skipped,
     )
 
 
-def _entries(items: list[Any], base: str, now: datetime | None) -> Iterator[Entry]:
-    for item in items:
-        entry = _entry(item, base, now) if isinstance(item, dict) else None
-        if entry is not None:
-            yield entry
-
-
-def _entry(item: dict[str, Any], base: str, now: datetime | None) -> Entry | None:
+def _entry(item: Any, base: str, now: datetime | None) -> Entry | None:
+    if not isinstance(item, dict):
+        raise TypeError(f"an item must be an object, not {_json_type(item)}")
     text = as_text(item.get("content_text"))
     updated = parse_date(as_text(item.get("date_modified")), now=now)
     return build_entry(
@@ -67,13 +66,23 @@ def _entry(item: dict[str, Any], base: str, now: datetime | None) -> Entry | Non
         guid=_guid(item.get("id")),
         link=web_url(item.get("url"), base) or web_url(item.get("external_url"), base),
         title=as_text(item.get("title")),
-        categories=[tag for tag in item.get("tags") or () if isinstance(tag, str)],
+        categories=_tags(item.get("tags")),
         author=_author(item),
         published=parse_date(as_text(item.get("date_published")), now=now) or updated,
         updated=updated,
         summary=as_text(item.get("summary")) or text,
         content_html=as_text(item.get("content_html")) or text_as_html(text),
     )
+
+
+def _tags(value: object) -> list[str]:
+    # `"tags": 5` counts as no tags, like any other field of the wrong type.
+    return [tag for tag in value if isinstance(tag, str)] if isinstance(value, list) else []
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "null")
 
 
 def _guid(value: object) -> str:
