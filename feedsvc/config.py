@@ -76,6 +76,7 @@ class PollSettings:
     max_bytes: int = 5_000_000
     user_agent: str = "feedsvc/VERSION (+base_url)"
     parse_processes: int = 2
+    lease: float = 300  # seconds a worker's claim on a source holds (at least 8 x timeout)
 
 
 @dataclass(frozen=True)
@@ -294,8 +295,8 @@ def _check_values(s: Settings, where: str) -> None:
         _check_http_url(s.feeds.websub_hub, "feeds.websub_hub", fail)
     if any(not t.strip() for t in s.api.tokens):
         fail("api.tokens", "must not contain empty tokens")
-    for key in ("interval", "timeout"):
-        if getattr(s.poll, key) <= 0:
+    for key in ("interval", "timeout", "lease"):
+        if not 0 < getattr(s.poll, key) < float("inf"):
             fail(f"poll.{key}", "must be a positive number of seconds")
     if s.poll.max_bytes < 1024:
         fail("poll.max_bytes", "must be at least 1024")

@@ -137,19 +137,34 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     poller = Poller(
         Schedule(redis), registry.all, ingestor.poll_and_record, registry.status,
-        timeout=settings.poll.timeout,
+        timeout=settings.poll.timeout, lease=settings.poll.lease,
+        save_status=registry.save_status,
     )  # fmt: skip
     if not settings.sources and not await redis.hlen(keys.SOURCES):
         log.warning("no sources yet: add some to the config or with `feedsvc sources add`")
+    shutdown = app[appkeys.SHUTDOWN]
     task = asyncio.create_task(poller.run(), name="poller")
+    stop_on_shutdown = asyncio.create_task(_call_on(shutdown, poller.stop))
     app[appkeys.POLLER] = task
     try:
         yield
     finally:
+        stop_on_shutdown.cancel()
+        poller.stop()
+        await asyncio.wait({task}, timeout=1.0)  # the loop ends once it sees the stop
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(task, stop_on_shutdown, return_exceptions=True)
+        await poller.drain(min(POLL_GRACE, shutdown.time_left() / 4))
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+POLL_GRACE = 3.0  # seconds polls in flight may take to finish at a stop
+
+
+async def _call_on(shutdown: Shutdown, stop: Callable[[], None]) -> None:
+    await shutdown.wait()
+    stop()
 
 
 def parse_pool(processes: int) -> ProcessPoolExecutor | None:

@@ -9,6 +9,7 @@ time. When to poll next is decided in `schedule`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import secrets
@@ -18,7 +19,13 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from feedsvc.ingest.schedule import SHORT_INTERVAL, first_poll, lease_seconds
+from feedsvc.ingest.schedule import (
+    MIN_LEASE,
+    SHORT_INTERVAL,
+    first_poll,
+    lease_seconds,
+    next_poll_after_failure,
+)
 from feedsvc.models import Source, SourceStatus
 from feedsvc.storage import keys
 
@@ -48,6 +55,8 @@ return 1
 
 PollFn = Callable[[Source, SourceStatus], Awaitable[SourceStatus]]
 StatusFn = Callable[[str], Awaitable[SourceStatus]]
+SaveFn = Callable[[SourceStatus], Awaitable[None]]
+RELEASE_TIMEOUT = 2.0  # seconds to hand back claims at a stop; past it the lease runs out
 
 
 class Schedule:
@@ -99,6 +108,8 @@ class Poller:
         load_status: StatusFn,
         *,
         timeout: float,
+        lease: float = MIN_LEASE,
+        save_status: SaveFn | None = None,
         concurrency: int = 64,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
@@ -107,12 +118,14 @@ class Poller:
         self.list_sources = list_sources
         self.poll = poll
         self.load_status = load_status
-        self.lease = lease_seconds(timeout)
+        self.save_status = save_status
+        self.lease = lease_seconds(timeout, lease)
         self.concurrency = concurrency
         self.clock = clock
         self.rand = rand
         self.sources: dict[str, Source] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: dict[asyncio.Task[None], str] = {}  # polls in flight, by source name
+        self._stopping = asyncio.Event()
         self._synced_at = 0.0
         self._warned_short: set[str] = set()
         self._redis_down = False
@@ -120,14 +133,44 @@ class Poller:
         self._unfinished: dict[str, float] = {}
 
     async def run(self) -> None:
+        """Poll until `stop()`; when cancelled, polls in flight are cut short and handed back."""
         try:
-            while True:
+            while not self._stopping.is_set():
                 wait = await self._step()
                 await self._sleep(wait)
-        finally:
-            for task in self.tasks:
-                task.cancel()
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+        except BaseException:
+            await self._abandon_in_flight()
+            raise
+
+    def stop(self) -> None:
+        """Claim nothing more; polls in flight go on until `drain`."""
+        self._stopping.set()
+
+    async def drain(self, grace: float) -> None:
+        """Stop, let polls in flight finish within `grace` seconds, cut the rest short
+        and hand their claims back."""
+        self.stop()
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=grace)
+        await self._abandon_in_flight()
+
+    async def _abandon_in_flight(self) -> None:
+        names = list(self.tasks.values())
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if not names:
+            return
+        # Due now, so another worker (or this one restarted) polls them at once
+        # instead of after the lease.
+        now = self.clock()
+        try:
+            async with asyncio.timeout(RELEASE_TIMEOUT):
+                for name in names:
+                    await self.schedule.finish(name, now)
+            log.info("handed back %d polls in flight: %s", len(names), ", ".join(sorted(names)))
+        except (RedisError, TimeoutError) as exc:
+            log.warning("could not hand back %d polls in flight (%s)", len(names), exc)
 
     async def _step(self) -> float:
         """One round: sync, claim, start polls; returns how long to wait."""
@@ -139,7 +182,10 @@ class Poller:
             free = self.concurrency - len(self.tasks)
             if free > 0:
                 for name in await self.schedule.claim(now, self.lease, free):
-                    self._start(name)
+                    if self._stopping.is_set():  # claimed as the stop began
+                        await self.schedule.finish(name, now)
+                    else:
+                        self._start(name)
             next_due = await self.schedule.next_due()
             self._redis_up()
         except RedisError as exc:
@@ -150,10 +196,16 @@ class Poller:
         return TICK if next_due is None else min(TICK, max(0.0, next_due - self.clock()))
 
     async def _sleep(self, seconds: float) -> None:
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        waits: set[asyncio.Future[object]] = {stopping}
         if self.tasks and len(self.tasks) >= self.concurrency:
-            await asyncio.wait(self.tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        else:
-            await asyncio.sleep(max(seconds, 0.01))
+            waits |= set(self.tasks)
+        try:
+            await asyncio.wait(
+                waits, timeout=max(seconds, 0.01), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
 
     async def _sync(self, now: float) -> None:
         sources = await self.list_sources()
@@ -172,10 +224,14 @@ class Poller:
         if source is None:  # removed since the last sync; the next sync unschedules it
             return
         task = asyncio.create_task(self._poll_one(source), name=f"poll {name}")
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks[task] = name
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.pop(task, None)
 
     async def _poll_one(self, source: Source) -> None:
+        status = SourceStatus(source.name)
         try:
             status = await self.load_status(source.name)
             async with asyncio.timeout(self.lease / 2):
@@ -190,8 +246,36 @@ class Poller:
             # soon rather than when the lease runs out.
             self._unfinished[source.name] = self.clock()
             self._redis_lost(exc)
-        except Exception:
-            log.exception("source %s: poll crashed", source.name)
+        except Exception as exc:
+            await self._crashed(source, status, exc)
+
+    async def _crashed(self, source: Source, status: SourceStatus, exc: Exception) -> None:
+        """A bug, not the source's fault: back off as for a failure and hand the claim
+        back now rather than when the lease runs out."""
+        now = self.clock()
+        failures = status.failures + 1
+        next_poll = next_poll_after_failure(now, source.interval, failures, self.rand())
+        log.error(
+            "source %s: poll crashed (failure %d; next try in %.0fs)",
+            source.name, failures, next_poll - now,
+            exc_info=exc, extra={"source": source.name},
+        )  # fmt: skip
+        crashed = dataclasses.replace(
+            status,
+            last_poll=now,
+            last_error=f"poll crashed: {type(exc).__name__}: {exc}"[:300],
+            last_error_at=now,
+            failures=failures,
+            next_poll=next_poll,
+            polls=status.polls + 1,
+        )
+        try:
+            if self.save_status is not None:
+                await self.save_status(crashed)
+            await self.schedule.finish(source.name, next_poll)
+        except RedisError as redis_exc:
+            self._unfinished[source.name] = next_poll
+            self._redis_lost(redis_exc)
 
     async def _finish_unfinished(self) -> None:
         for name, next_poll in list(self._unfinished.items()):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 MAX_BACKOFF = 24 * 3600.0
 JITTER = 0.1  # ±10 % on the regular interval, so sources drift apart
+MIN_LEASE = 300.0  # poll.lease: a claim holds at least this long
 SHORT_INTERVAL = 60.0  # below this, warn once: it is rude to most news sites
 
 
@@ -36,6 +37,6 @@ def first_poll(now: float, interval: float, rand: float) -> float:
     return now + rand * min(interval, 30.0)
 
 
-def lease_seconds(timeout: float) -> float:
+def lease_seconds(timeout: float, minimum: float = MIN_LEASE) -> float:
     """How long a claim holds: longer than any one poll may take (see Poller)."""
-    return max(300.0, 8 * timeout)
+    return max(minimum, 8 * timeout)

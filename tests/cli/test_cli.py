@@ -132,7 +132,9 @@ def test_port_flag_and_port_env_and_reuse_port(tmp_path: Path, redis_url: str) -
         assert taken.wait(60) == 2
         shared = feedsvc("web", "--config", path, "--port", str(by_flag), "--reuse-port", env=env)
         try:
-            time.sleep(1.5)
+            for line in shared.stderr:  # it started and listens beside `second`
+                if "listening on" in line:
+                    break
             assert shared.poll() is None, shared.stderr.read()
         finally:
             shared.send_signal(signal.SIGTERM)

@@ -133,8 +133,11 @@ async def test_poller_polls_due_sources_and_reschedules(redis: Redis) -> None:
     assert len(polled) == 10
 
 
-async def test_poller_survives_a_crashing_poll(redis: Redis, caplog) -> None:
+async def test_a_crashing_poll_hands_its_claim_back_with_the_failure_backoff(
+    redis: Redis, caplog
+) -> None:
     calls = 0
+    saved: list[SourceStatus] = []
 
     async def poll(source: Source, status: SourceStatus) -> SourceStatus:
         nonlocal calls
@@ -145,15 +148,97 @@ async def test_poller_survives_a_crashing_poll(redis: Redis, caplog) -> None:
         return sources(2)
 
     async def load(name: str) -> SourceStatus:
-        return SourceStatus(name)
+        return SourceStatus(name, failures=2)
 
-    poller = Poller(Schedule(redis), list_sources, poll, load, timeout=5, rand=lambda: 0.0)
+    async def save(status: SourceStatus) -> None:
+        saved.append(status)
+
+    clock = [NOW]
+    poller = Poller(
+        Schedule(redis), list_sources, poll, load, timeout=5, save_status=save,
+        clock=lambda: clock[0], rand=lambda: 0.0,
+    )  # fmt: skip
     task = asyncio.create_task(poller.run())
     for _ in range(100):
         await asyncio.sleep(0.02)
-        if calls == 2:
+        if len(saved) == 2:
             break
     assert not task.done()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    assert calls == 2 and "poll crashed" in caplog.text
+    assert calls == 2
+    # Third failure in a row: 4 x the 300 s interval, x 0.75 with rand 0; not the lease.
+    due = dict(await redis.zrange(keys.SCHEDULE_DUE, 0, -1, withscores=True))
+    assert due == {"s0": NOW + 900, "s1": NOW + 900}
+    assert not await redis.hgetall(keys.SCHEDULE_OWNER)
+    assert {(s.name, s.failures, s.next_poll) for s in saved} == {
+        ("s0", 3, NOW + 900),
+        ("s1", 3, NOW + 900),
+    }
+    assert saved[0].last_error == "poll crashed: RuntimeError: bug"
+    crashes = [r for r in caplog.records if "poll crashed" in r.getMessage()]
+    assert sorted(r.source for r in crashes) == ["s0", "s1"]
+    for record in crashes:
+        assert record.getMessage().startswith(f"source {record.source}: poll crashed")
+        assert record.exc_info and "RuntimeError: bug" in caplog.text
+
+
+async def test_stop_lets_quick_polls_finish_and_hands_slow_ones_back(redis: Redis) -> None:
+    started: set[str] = set()
+
+    async def poll(source: Source, status: SourceStatus) -> SourceStatus:
+        started.add(source.name)
+        await asyncio.sleep(0.1 if source.name == "s0" else 3600)
+        return SourceStatus(source.name, next_poll=NOW + 300)
+
+    async def list_sources() -> list[Source]:
+        return sources(2)
+
+    async def load(name: str) -> SourceStatus:
+        return SourceStatus(name)
+
+    clock = [NOW]
+    poller = Poller(
+        Schedule(redis), list_sources, poll, load, timeout=5,
+        clock=lambda: clock[0], rand=lambda: 0.0,
+    )  # fmt: skip
+    task = asyncio.create_task(poller.run())
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if len(started) == 2:
+            break
+    poller.stop()
+    await asyncio.wait_for(task, 2)
+    clock[0] += 1
+    await asyncio.wait_for(poller.drain(grace=1.0), 3)
+    due = dict(await redis.zrange(keys.SCHEDULE_DUE, 0, -1, withscores=True))
+    assert due == {"s0": NOW + 300, "s1": NOW + 1}  # s1 due at once, not after the lease
+    assert not await redis.hgetall(keys.SCHEDULE_OWNER)
+    assert not poller.tasks
+
+
+async def test_a_cancelled_poller_hands_its_claims_back(redis: Redis) -> None:
+    async def poll(source: Source, status: SourceStatus) -> SourceStatus:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def list_sources() -> list[Source]:
+        return sources(3)
+
+    async def load(name: str) -> SourceStatus:
+        return SourceStatus(name)
+
+    poller = Poller(
+        Schedule(redis), list_sources, poll, load, timeout=5,
+        clock=lambda: NOW, rand=lambda: 0.0,
+    )  # fmt: skip
+    task = asyncio.create_task(poller.run())
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if len(poller.tasks) == 3:
+            break
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    due = dict(await redis.zrange(keys.SCHEDULE_DUE, 0, -1, withscores=True))
+    assert due == {"s0": NOW, "s1": NOW, "s2": NOW}
+    assert not await redis.hgetall(keys.SCHEDULE_OWNER)

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,10 +24,11 @@ from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source
+from feedsvc.storage import keys
 from feedsvc.storage.connection import client_from_url
 from feedsvc.storage.store import Store
 from tests.cli.test_cli import free_port
-from tests.fakes.site import Item, rss
+from tests.fakes.site import Item, Page, rss
 
 NOW = datetime.now(UTC)
 
@@ -189,3 +191,38 @@ async def wait_for_feed(url: str, proc: asyncio.subprocess.Process) -> dict:
                 pass
             await asyncio.sleep(0.1)
     pytest.fail("the polled articles never showed up in the feed")
+
+
+async def test_sigterm_mid_poll_exits_0_at_once_and_hands_the_claim_back(
+    site, redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    site.routes["/feed/"] = Page(rss([]), delay=3600)  # a poll that never ends
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"[redis]\nurl = '{redis_url}'\n[service]\nshutdown_timeout = 20\n"
+        f"[[sources]]\nname = 'lambat'\nurl = '{site.url('/feed/')}'\ninterval = 1\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FEEDSVC_CONFIG")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "feedsvc", "worker", "--config", str(config),
+        env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            if site.hits_for("/feed/"):
+                break
+            await asyncio.sleep(0.05)
+        assert await redis.hget(keys.SCHEDULE_OWNER, "lambat"), "the poll holds no claim"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+        took = time.monotonic() - started
+        err = (await proc.stderr.read()).decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert took < 8, took  # the 3 s grace for polls in flight, not the 20 s timeout
+    assert "handed back 1 polls in flight: lambat" in err
+    assert not await redis.hget(keys.SCHEDULE_OWNER, "lambat")
+    assert await redis.zscore(keys.SCHEDULE_DUE, "lambat") <= time.time()
