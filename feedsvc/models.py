@@ -143,6 +143,8 @@ class SourceStatus:
 
     name: str
     url: str = ""  # where it is polled now; differs after a permanent redirect
+    moved_to: str = ""  # a permanent redirect seen on the last `moved_seen` polls
+    moved_seen: int = 0
     defined_url: str = ""  # the source's own URL when `url` was recorded
     etag: str = ""
     last_modified: str = ""

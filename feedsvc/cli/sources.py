@@ -21,6 +21,7 @@ from feedsvc.cli.common import (
 )
 from feedsvc.config import SOURCE_KINDS, Settings
 from feedsvc.dates import duration
+from feedsvc.ingest.pipeline import MOVE_AFTER_POLLS
 from feedsvc.ingest.poller import SYNC_EVERY
 from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
 from feedsvc.models import Source, SourceStatus, identity_key
@@ -107,6 +108,9 @@ def _notes(source: Source, status: SourceStatus, now: float, tz: tzinfo) -> list
         notes.append(f"    warning: {status.warning}")
     if status.url and status.url != source.url and status.defined_url == source.url:
         notes.append(f"    moved permanently to {status.url}")
+    elif status.moved_to:
+        seen = f"seen on {status.moved_seen} of the {MOVE_AFTER_POLLS} polls needed"
+        notes.append(f"    redirected permanently to {status.moved_to} ({seen})")
     return notes
 
 

@@ -2,21 +2,34 @@
 
 The fetcher returns bytes and headers and never parses; a failure is a
 `FetchError` whose message is one line fit for the source's status.
+
+Every fetch names its `origin`, the URL of the source as configured. When that
+host is on the internet, the fetch may not reach an internal address (loopback,
+private, link-local, cloud metadata): each redirect hop's host is resolved and
+every address checked before the request, and the connected peer is checked
+again, so neither a redirect nor a feed's article link can make feedsvc fetch
+(and republish) an intranet page. A source configured on an internal host (a
+newsroom's intranet feed) may use internal addresses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import re
+import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 
 import aiohttp
+from yarl import URL
 
 MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
 PER_HOST_CONNECTIONS = 4
 TOTAL_CONNECTIONS = 200
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
@@ -24,6 +37,26 @@ _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 )
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_internal_address(ip: IPAddress) -> bool:
+    """True for every address that is not on the public internet.
+
+    Loopback, private, link-local (169.254.169.254, the cloud metadata service),
+    shared (100.64/10), unspecified, reserved and multicast; an IPv6 address that
+    embeds an IPv4 one (mapped, 6to4, NAT64) is judged by that IPv4 address.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_internal_address(embedded)
+    return not ip.is_global or ip.is_multicast
 
 
 class FetchError(Exception):
@@ -78,14 +111,32 @@ def new_session(user_agent: str) -> aiohttp.ClientSession:
 
 
 class Fetcher:
-    def __init__(self, session: aiohttp.ClientSession, *, timeout: float, max_bytes: int) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        timeout: float,
+        max_bytes: int,
+        is_internal: Callable[[IPAddress], bool] = is_internal_address,
+    ) -> None:
         self.session = session
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.is_internal = is_internal  # tests stand a loopback address in for the internet
 
     async def get(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        origin: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
     ) -> FetchResult:
+        """GET `url` for the source configured at `origin`, following redirects.
+
+        `origin` decides whether internal addresses may be reached: only when the
+        source's own host is internal.
+        """
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -94,12 +145,12 @@ class Fetcher:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeout):
-                return await self._get(url, headers, started)
+                guard = _Guard(self.is_internal)
+                guard.allow_internal = await guard.is_internal_host(_host(origin))
+                return await self._get(url, headers, started, guard)
         except TimeoutError:
             raise FetchError(f"timed out after {self.timeout:g}s") from None
-        except aiohttp.TooManyRedirects:
-            raise FetchError(f"more than {MAX_REDIRECTS} redirects") from None
-        except aiohttp.InvalidURL as exc:
+        except (aiohttp.InvalidURL, ValueError) as exc:
             raise FetchError(f"invalid URL: {exc}") from None
         except aiohttp.ClientConnectorError as exc:
             raise FetchError(f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}") from None
@@ -108,26 +159,44 @@ class Fetcher:
         except aiohttp.ClientError as exc:
             raise FetchError(f"{type(exc).__name__}: {_first_line(exc)}") from None
 
-    async def _get(self, url: str, headers: dict[str, str], started: float) -> FetchResult:
-        async with self.session.get(
-            url, headers=headers, allow_redirects=True, max_redirects=MAX_REDIRECTS
-        ) as resp:
-            if resp.status == 304:
-                body = b""
-            elif resp.status >= 400:
-                raise _http_error(resp)
-            elif resp.status != 200:
-                raise FetchError(f"unexpected HTTP {resp.status} {resp.reason}", status=resp.status)
-            else:
-                body = await self._read(resp)
-            return FetchResult(
-                status=resp.status,
-                url=str(resp.url),
-                body=body,
-                headers=resp.headers.copy(),
-                moved_to=_permanent_target(resp),
-                elapsed=time.monotonic() - started,
-            )
+    async def _get(
+        self, url: str, headers: dict[str, str], started: float, guard: _Guard
+    ) -> FetchResult:
+        # Redirects are followed here, not by aiohttp, so every hop's host is checked.
+        hops: list[int] = []
+        target = URL(url)
+        while True:
+            await guard.check_host(target)
+            async with self.session.get(target, headers=headers, allow_redirects=False) as resp:
+                guard.check_peer(resp)
+                location = resp.headers.get("Location") if resp.status in REDIRECTS else None
+                if location is None:
+                    return await self._result(resp, started, hops)
+                if len(hops) == MAX_REDIRECTS:
+                    raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+                hops.append(resp.status)
+                target = _redirect_target(resp.url, location)
+
+    async def _result(
+        self, resp: aiohttp.ClientResponse, started: float, hops: list[int]
+    ) -> FetchResult:
+        if resp.status == 304:
+            body = b""
+        elif resp.status >= 400:
+            raise _http_error(resp)
+        elif resp.status != 200:
+            raise FetchError(f"unexpected HTTP {resp.status} {resp.reason}", status=resp.status)
+        else:
+            body = await self._read(resp)
+        permanent = bool(hops) and all(code in PERMANENT_REDIRECTS for code in hops)
+        return FetchResult(
+            status=resp.status,
+            url=str(resp.url),
+            body=body,
+            headers=resp.headers.copy(),
+            moved_to=str(resp.url) if permanent else None,
+            elapsed=time.monotonic() - started,
+        )
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         length = resp.content_length
@@ -170,10 +239,74 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, at - now)
 
 
-def _permanent_target(resp: aiohttp.ClientResponse) -> str | None:
-    if resp.history and all(r.status in (301, 308) for r in resp.history):
-        return str(resp.url)
-    return None
+class _Guard:
+    """The internal-address rule for one fetch and the addresses it looked up."""
+
+    def __init__(self, is_internal: Callable[[IPAddress], bool]) -> None:
+        self.is_internal = is_internal
+        self.allow_internal = False
+        self._resolved: dict[str, list[IPAddress]] = {}
+
+    async def is_internal_host(self, host: str) -> bool:
+        try:
+            return any(self.is_internal(ip) for ip in await self._addresses(host))
+        except OSError:
+            return False  # unresolvable: treated as public, and its fetch fails anyway
+
+    async def check_host(self, url: URL) -> None:
+        if self.allow_internal:
+            return
+        host = url.raw_host or ""
+        try:
+            addresses = await self._addresses(host)
+        except OSError:
+            return  # the request fails to connect and says why
+        for ip in addresses:
+            if self.is_internal(ip):
+                raise FetchError(f"refused: {host} is an internal address ({ip})")
+
+    def check_peer(self, resp: aiohttp.ClientResponse) -> None:
+        # The address actually connected to: a DNS answer that changed since the
+        # check (or a pooled connection) cannot slip an internal page through.
+        if self.allow_internal or resp.connection is None or resp.connection.transport is None:
+            return
+        peer = resp.connection.transport.get_extra_info("peername")
+        if not peer:
+            return
+        ip = ipaddress.ip_address(str(peer[0]).split("%")[0])
+        if self.is_internal(ip):
+            raise FetchError(f"refused: {resp.url.host} connected to an internal address ({ip})")
+
+    async def _addresses(self, host: str) -> list[IPAddress]:
+        host = host.strip("[]")
+        if host not in self._resolved:
+            try:
+                self._resolved[host] = [ipaddress.ip_address(host.split("%")[0])]
+            except ValueError:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, None, type=socket.SOCK_STREAM
+                )
+                self._resolved[host] = [
+                    ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos
+                ]
+        return self._resolved[host]
+
+
+def _host(url: str) -> str:
+    try:
+        return URL(url).raw_host or ""
+    except ValueError:
+        return ""
+
+
+def _redirect_target(current: URL, location: str) -> URL:
+    try:
+        target = current.join(URL(location))
+    except ValueError:
+        raise FetchError(f"redirect to an invalid URL: {location[:200]!r}") from None
+    if target.scheme not in ("http", "https") or not target.raw_host:
+        raise FetchError(f"redirect to a non-web URL: {location[:200]!r}")
+    return target
 
 
 def _first_line(exc: BaseException) -> str:

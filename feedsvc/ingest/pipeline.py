@@ -50,6 +50,7 @@ SEEN_KEEP = 5000  # article URLs remembered per html source
 THREAD_PARSE_BYTES = 64 * 1024  # larger bodies are parsed off the event loop
 POOL_PARSE_BYTES = 16 * 1024  # with a parse pool, bodies this large are parsed there
 FUTURE_SLACK = timedelta(minutes=10)
+MOVE_AFTER_POLLS = 3  # polls that must see the same permanent redirect before it is followed
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +197,7 @@ class Ingestor:
                 raise FetchError(status.last_error)
             return ("a feed" if kind == "feed" else "a listing page"), counts
         now = self.clock()
-        fetch = await self.fetcher.get(source.url)
+        fetch = await self.fetcher.get(source.url, origin=source.url)
         try:
             parsed = await self._parse_feed(fetch, now)
         except ParseError:
@@ -228,7 +229,10 @@ class Ingestor:
 
     async def _poll(self, source: Source, status: SourceStatus, now: float) -> PollOutcome:
         fetch = await self.fetcher.get(
-            status.url, etag=status.etag or None, last_modified=status.last_modified or None
+            status.url,
+            origin=source.url,
+            etag=status.etag or None,
+            last_modified=status.last_modified or None,
         )
         if fetch.not_modified:
             return PollOutcome(
@@ -341,7 +345,7 @@ class Ingestor:
         async def one(link: str) -> tuple[str, Entry | None, bool]:
             async with limit:
                 try:
-                    page = await self.fetcher.get(link)
+                    page = await self.fetcher.get(link, origin=source.url)
                     return (
                         link,
                         parse_article_page(page.body, dict(page.headers), page.url, now=when),
@@ -417,12 +421,21 @@ class Ingestor:
     def _follow_redirect(
         self, source: Source, status: SourceStatus, fetch: FetchResult | None
     ) -> SourceStatus:
-        if fetch is None or not fetch.moved_to or fetch.moved_to == status.url:
+        """Poll where a permanent redirect points, once the same one was seen on 3 polls.
+
+        One 301 can be a hijacked or misconfigured server for a moment; polls of the
+        source's own URL keep following it meanwhile, so nothing is missed.
+        """
+        target = fetch.moved_to if fetch is not None else None
+        if not target or target == status.url:
+            if status.moved_to:
+                return dataclasses.replace(status, moved_to="", moved_seen=0)
             return status
-        log.info(
-            "source %s: moved permanently from %s to %s", source.name, status.url, fetch.moved_to
-        )
-        return dataclasses.replace(status, url=fetch.moved_to)
+        seen = status.moved_seen + 1 if target == status.moved_to else 1
+        if seen < MOVE_AFTER_POLLS:
+            return dataclasses.replace(status, moved_to=target, moved_seen=seen)
+        log.info("source %s: moved permanently from %s to %s", source.name, status.url, target)
+        return dataclasses.replace(status, url=target, moved_to="", moved_seen=0)
 
 
 def _feed_warning(parsed: ParsedFeed, counts: Counts) -> str:
@@ -442,7 +455,13 @@ def _current_target(source: Source, status: SourceStatus) -> SourceStatus:
     if status.url and status.defined_url == source.url:
         return status
     return dataclasses.replace(
-        status, url=source.url, defined_url=source.url, etag="", last_modified=""
+        status,
+        url=source.url,
+        defined_url=source.url,
+        etag="",
+        last_modified="",
+        moved_to="",
+        moved_seen=0,
     )
 
 
