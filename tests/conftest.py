@@ -1,7 +1,15 @@
 """Shared fixtures: one real Redis per test session, flushed before every test.
 
-Set REDIS_URL to use an existing server instead; it must be a throwaway
-database, because every test flushes it.
+Two Redis back ends: a standalone server on a unix socket, and a local 3-master
+Redis Cluster (tests/cluster.py), started the first time a test asks for it.
+Tests use the standalone one, except that the modules in BOTH_BACKENDS (and any
+test marked `both_redis`) run once against each: `test_x[standalone]` and
+`test_x[cluster]`. They get there through the shared fixtures (`redis_url`,
+`redis`, `store`, `settings`, `client`), so a new test in those modules is
+covered by using them.
+
+Set REDIS_URL (and REDIS_CLUSTER_URL, a `redis+cluster://` URL) to use existing
+servers instead; they must be throwaway databases, because every test flushes them.
 """
 
 from __future__ import annotations
@@ -22,7 +30,19 @@ from feedsvc.config import FeedsSettings, RedisSettings, ServiceSettings, Settin
 from feedsvc.storage.connection import client_from_url
 from feedsvc.storage.embedded import redis_server_binary
 from feedsvc.storage.store import Store
+from tests.cluster import LocalCluster
 from tests.fakes.site import Site
+
+# Test files (or directories, relative to tests/) run against both back ends.
+BOTH_BACKENDS = (
+    "bot/",
+    "storage/test_store.py",
+    "ingest/test_scheduler.py",
+    "ingest/test_worker.py",
+    "publish/test_api.py",
+)
+BACKENDS = ("standalone", "cluster")
+TESTS = Path(__file__).parent
 
 
 class RedisProcess:
@@ -73,8 +93,32 @@ class RedisProcess:
             return False
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_redis: run against the standalone Redis and the Redis Cluster"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "redis_url" in metafunc.fixturenames and _on_both_backends(metafunc):
+        metafunc.parametrize("redis_backend", BACKENDS, indirect=True)
+
+
+def _on_both_backends(metafunc: pytest.Metafunc) -> bool:
+    if metafunc.definition.get_closest_marker("both_redis"):
+        return True
+    where = Path(metafunc.definition.path).resolve().relative_to(TESTS).as_posix()
+    return where.startswith(BOTH_BACKENDS)
+
+
+@pytest.fixture
+def redis_backend(request: pytest.FixtureRequest) -> str:
+    """`standalone` or `cluster`: which Redis this test runs against."""
+    return getattr(request, "param", "standalone")
+
+
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def standalone_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
@@ -83,6 +127,24 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's Redis Cluster, started on first use (about 3 s)."""
+    if os.environ.get("REDIS_CLUSTER_URL"):
+        yield os.environ["REDIS_CLUSTER_URL"]
+        return
+    cluster = LocalCluster(Path(tmp_path_factory.mktemp("cluster")))
+    cluster.start()
+    yield cluster.url
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_url(redis_backend: str, request: pytest.FixtureRequest) -> str:
+    """The URL of this test's Redis (the `redis.url` a feedsvc process would be given)."""
+    return request.getfixturevalue(f"{redis_backend}_redis_url")
 
 
 @pytest.fixture
