@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from feedsvc.models import Article, identity_key, short_hash, slugify
 from feedsvc.storage import keys
@@ -217,11 +218,30 @@ class Store:
         """Upsert (article, pushable) pairs in one round trip; each stays atomic."""
         if not articles:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for article, pushable in articles:
-                await self._upsert(**self._upsert_call(article, pushable), client=pipe)
-            results = await pipe.execute()
+        calls = [self._upsert_call(article, pushable) for article, pushable in articles]
+        results = await self._upsert_batch(calls)
+        if any(isinstance(r, NoScriptError) for r in results):
+            # A fresh, restarted or failed-over Redis: load the script, redo what failed.
+            await self.redis.script_load(_UPSERT)
+            again = [c for c, r in zip(calls, results, strict=True) if isinstance(r, NoScriptError)]
+            redone = iter(await self._upsert_batch(again))
+            results = [next(redone) if isinstance(r, NoScriptError) else r for r in results]
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
         return [Upserted(article_id, UpsertStatus(status)) for article_id, status in results]
+
+    async def _upsert_batch(self, calls: list[dict[str, list[Any]]]) -> list[Any]:
+        # Plain EVALSHA commands, not Script objects: a cluster pipeline refuses those.
+        # Every key is under {news}, so on a cluster, too, the batch goes to one node
+        # in one round trip.
+        sha = self._upsert.sha
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.execute_command(
+                    "EVALSHA", sha, len(call["keys"]), *call["keys"], *call["args"]
+                )
+            return await pipe.execute(raise_on_error=False)
 
     def _upsert_call(self, article: Article, pushable: bool) -> dict[str, list[Any]]:
         args = [

@@ -216,6 +216,16 @@ async def test_upsert_many_in_one_round_trip(store: Store) -> None:
     assert await store.upsert_many([]) == []
 
 
+async def test_upsert_many_after_redis_forgot_its_scripts(store: Store) -> None:
+    """A restarted (or failed-over) Redis has no scripts: the batch loads them and goes on."""
+    await store.upsert(make(0))
+    await store.redis.script_flush()
+    results = await store.upsert_many([(make(0), False), (make(1), True)])
+    assert [r.status for r in results] == [UpsertStatus.UNCHANGED, UpsertStatus.NEW]
+    assert [a.title for a in await store.list("kaltara")] == ["Berita 1", "Berita 0"]
+    assert len(await store.redis.xrange(keys.EVENTS)) == 2
+
+
 async def test_published_of_by_id_or_link(store: Store) -> None:
     a = make(3)
     await store.upsert(a)
