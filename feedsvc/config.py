@@ -24,6 +24,8 @@ from feedsvc import __version__
 
 SOURCE_KINDS = ("feed", "html")
 TELEGRAM_MODES = ("polling", "webhook")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -55,6 +57,13 @@ class RedisSettings:
 @dataclass(frozen=True)
 class StoreSettings:
     retention: int = 1000
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    format: str = "text"
+    level: str = "info"
+    access_log: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,7 @@ class Settings:
     service: ServiceSettings = ServiceSettings()
     redis: RedisSettings = RedisSettings()
     store: StoreSettings = StoreSettings()
+    logging: LoggingSettings = LoggingSettings()
     feeds: FeedsSettings = FeedsSettings()
     api: ApiSettings = ApiSettings()
     poll: PollSettings = PollSettings()
@@ -289,6 +299,10 @@ def _check_values(s: Settings, where: str) -> None:
         fail("redis.url", f"must start with one of {', '.join(REDIS_SCHEMES)}://")
     if s.store.retention < 1:
         fail("store.retention", "must be at least 1")
+    if s.logging.format not in LOG_FORMATS:
+        fail("logging.format", f"must be one of {', '.join(LOG_FORMATS)}, got {s.logging.format!r}")
+    if s.logging.level not in LOG_LEVELS:
+        fail("logging.level", f"must be one of {', '.join(LOG_LEVELS)}, got {s.logging.level!r}")
     if not 1 <= s.feeds.default_limit <= s.feeds.max_limit:
         fail("feeds.default_limit", "must be between 1 and feeds.max_limit")
     if s.feeds.websub_hub:

@@ -26,6 +26,7 @@ from feedsvc.ingest.fetch import Fetcher, new_session
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
+from feedsvc.logs import AccessLog
 from feedsvc.publish.websub import WebSubPinger
 from feedsvc.shutdown import Shutdown
 from feedsvc.storage import keys
@@ -219,7 +220,9 @@ async def serve(
     for sig in SIGNALS:
         loop.add_signal_handler(sig, _first_signal, loop, sig, shutdown, signalled)
     grace = min(HTTP_GRACE, shutdown.timeout / 3)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=grace)
+    runner = web.AppRunner(
+        app, handle_signals=False, shutdown_timeout=grace, access_log_class=AccessLog
+    )
     try:
         await runner.setup()
         if host is not None:

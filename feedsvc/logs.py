@@ -1,7 +1,12 @@
-"""Logging set-up, with secrets scrubbed from every record.
+"""Logging set-up: text or JSON lines, the access log, and secrets scrubbed from all.
 
 Libraries log request URLs, and a Telegram request URL carries the bot token;
-the filter below makes sure no configured secret reaches a log line.
+the filter below makes sure no configured secret reaches a log line, and every
+formatted line is scrubbed once more (fields passed with `extra=`, tracebacks).
+
+Context goes in fields, not only in the text: pass `extra={"source": name}`,
+`{"chat_id": id}` or `{"article_id": id}` where the code has them; the JSON
+format writes them as keys of the event.
 """
 
 from __future__ import annotations
@@ -9,8 +14,16 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import orjson
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# Record attributes the JSON format writes as keys when a call passed them.
+FIELDS = ("source", "chat_id", "article_id")
+ACCESS_FIELDS = ("method", "path", "status", "bytes", "ms", "user_agent", "remote")
 
 
 class RedactSecrets(logging.Filter):
@@ -37,17 +50,90 @@ class RedactSecrets(logging.Filter):
         return text
 
 
-def setup_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, context fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in (*FIELDS, *ACCESS_FIELDS):
+            if name in record.__dict__:
+                event[name] = record.__dict__[name]
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            event["traceback"] = record.exc_text
+        if record.stack_info:
+            event["stack"] = self.formatStack(record.stack_info)
+        return orjson.dumps(event, default=str).decode()
+
+
+class _Scrubbed(logging.Formatter):
+    """Another formatter's line with every secret replaced: the last word on it."""
+
+    def __init__(self, inner: logging.Formatter, redactor: RedactSecrets) -> None:
+        super().__init__()
+        self.inner, self.redactor = inner, redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(self.inner.format(record))
+
+
+class AccessLog(AbstractAccessLogger):
+    """`GET /feeds/kaltara.rss 200 5321B 2.1ms "NewsBlur/1.0" 10.0.0.7`, one per request."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        fields = {
+            "method": request.method,
+            "path": request.path_qs,
+            "status": response.status,
+            # The body as sent (compressed when it was), like nginx's $body_bytes_sent;
+            # a streamed response without a length counts its headers too.
+            "bytes": response.content_length or response.body_length,
+            "ms": round(time * 1000, 1),
+            "user_agent": request.headers.get("User-Agent", ""),
+            "remote": request.remote or "",
+        }
+        self.logger.info(
+            '%(method)s %(path)s %(status)d %(bytes)dB %(ms).1fms "%(user_agent)s" %(remote)s',
+            fields,
+            extra=fields,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+
+def level_named(name: str) -> int:
+    """`logging.level` ("debug", "info", ...) as a logging level."""
+    return logging.getLevelNamesMapping()[name.upper()]
+
+
+def setup_logging(
+    level: int = logging.INFO,
+    secrets: Iterable[str] = (),
+    *,
+    fmt: str = "text",
+    access_log: bool = False,
+) -> None:
+    """Log to stderr, one event per line in `fmt`; the access log only when asked."""
+    redactor = RedactSecrets(secrets)
+    inner = JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(_Scrubbed(inner, redactor))
+    handler.addFilter(redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Request lines of the HTTP clients are noise at INFO and may carry tokens.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-    # One access-log line per request costs a third of a feed hit's CPU
-    # (docs/BENCHMARKS.md); /metrics counts requests anyway. `-v` turns it on.
-    access = logging.INFO if level <= logging.DEBUG else logging.WARNING
-    logging.getLogger("aiohttp.access").setLevel(access)
+    # An access-log line per request costs a third of a feed hit's CPU
+    # (docs/BENCHMARKS.md): off unless logging.access_log (or -v) asks.
+    on = access_log or level <= logging.DEBUG
+    logging.getLogger("aiohttp.access").setLevel(logging.INFO if on else logging.WARNING)

@@ -30,7 +30,7 @@ def test_example_config_loads_and_documents_every_key() -> None:
     settings = load_settings(str(ROOT / "config.example.toml"), env={})
     assert settings.sources, "the example should carry real sources"
     lines = (ROOT / "config.example.toml").read_text().splitlines()
-    for section in ("service", "redis", "store", "feeds", "api", "poll", "telegram"):
+    for section in ("service", "redis", "store", "logging", "feeds", "api", "poll", "telegram"):
         assert f"[{section}]" in lines
         for key in getattr(settings, section).__dataclass_fields__:
             line = next((ln for ln in lines if ln.startswith(f"{key} = ")), None)
@@ -82,6 +82,10 @@ def test_environment_overrides_win(tmp_path: Path) -> None:
         ("[service]\nbase_url = 'ftp://x'\n", "'service.base_url' must be an http(s) URL"),
         ("[redis]\nurl = 'http://x'\n", "'redis.url' must start with one of"),
         ("[store]\nretention = 0\n", "'store.retention' must be at least 1"),
+        ("[logging]\nformat = 'xml'\n", "'logging.format' must be one of text, json, got 'xml'"),
+        ("[logging]\nlevel = 'loud'\n", "'logging.level' must be one of debug, info, warning"),
+        ("[logging]\naccess_log = 'yes'\n", "'logging.access_log' must be true or false"),
+        ("[logging]\ncolour = true\n", "unknown key 'logging.colour'"),
         ("[service]\nshutdown_timeout = 0\n", "'service.shutdown_timeout' must be a positive"),
         ("[service]\nshutdown_timeout = -3\n", "'service.shutdown_timeout' must be a positive"),
         ("[service]\nshutdown_timeout = nan\n", "'service.shutdown_timeout' must be a positive"),

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from feedsvc import __version__
 from feedsvc.app import make_app, receives_webhook
@@ -30,7 +31,7 @@ from feedsvc.cli.common import (
 )
 from feedsvc.config import ConfigError, Settings, load_settings
 from feedsvc.lifecycle import StartupError, serve
-from feedsvc.logs import setup_logging
+from feedsvc.logs import level_named, setup_logging
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"feedsvc: {exc}", file=sys.stderr)
         return 2
-    setup_logging(logging.DEBUG if args.verbose else args.log_level, _secrets(settings))
+    setup_logging(
+        _log_level(settings, args),
+        _secrets(settings),
+        fmt=settings.logging.format,
+        access_log=settings.logging.access_log,
+    )
     try:
         return args.func(settings, args)
     except CommandError as exc:
@@ -68,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     }
     for name, (help_text, roles) in commands.items():
         cmd = add_command(sub, name, help_text, _serve_roles(*roles))
-        cmd.set_defaults(log_level=logging.INFO)
+        cmd.set_defaults(log_level=None)  # logging.level
         if name != "worker":  # the worker never listens
             _listen_options(cmd)
     sources.add_parser(sub)
@@ -104,5 +110,16 @@ def _serve_roles(*roles: str) -> Command:
     return command
 
 
+def _log_level(settings: Settings, args: argparse.Namespace) -> int:
+    if args.verbose:
+        return logging.DEBUG
+    if args.log_level is None:  # a long-running command
+        return level_named(settings.logging.level)
+    # One-shot commands print their results; log lines only for problems.
+    return max(args.log_level, level_named(settings.logging.level))
+
+
 def _secrets(settings: Settings) -> list[str]:
-    return [settings.telegram.token, settings.telegram.webhook_secret, *settings.api.tokens]
+    redis_password = urlsplit(settings.redis.url).password or ""
+    telegram = settings.telegram
+    return [telegram.token, telegram.webhook_secret, *settings.api.tokens, redis_password]

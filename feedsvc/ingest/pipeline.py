@@ -177,10 +177,10 @@ class Ingestor:
         except RedisError:
             raise  # the store's trouble, not the source's: the poller deals with it
         except Exception as exc:
-            # A bug or input nobody foresaw: still the source's failure, with backoff.
-            log.exception("source %s: poll crashed", source.name)
+            # A bug or input nobody foresaw: still the source's failure, with backoff,
+            # and one log record with the traceback.
             crash = PollCrash(f"internal error: {type(exc).__name__}: {one_line(exc)}")
-            return self._failed(source, status, now, crash), Counts()
+            return self._failed(source, status, now, crash, traceback=exc), Counts()
         return self._succeeded(source, status, now, outcome), outcome.counts
 
     async def ingest_once(self, source: Source, kind: str, primed: bool) -> tuple[str, Counts]:
@@ -243,7 +243,10 @@ class Ingestor:
             return PollOutcome(counts, lower_bound=fetch.max_age(), fetch=fetch)
         parsed = await self._parse_feed(fetch, now)
         if parsed.error:
-            log.debug("source %s: usable despite: %s", source.name, parsed.error)
+            log.debug(
+                "source %s: usable despite: %s", source.name, parsed.error,
+                extra={"source": source.name},
+            )  # fmt: skip
         counts = await self.store_entries(
             parsed.entries, source, status.primed, now, skipped=parsed.skipped
         )
@@ -352,7 +355,10 @@ class Ingestor:
                         True,
                     )
                 except (FetchError, ParseError) as exc:
-                    log.info("source %s: article page %s: %s", source.name, link, exc)
+                    log.info(
+                        "source %s: article page %s: %s", source.name, link, exc,
+                        extra={"source": source.name},
+                    )  # fmt: skip
                     permanent = (
                         isinstance(exc, ParseError) or 400 <= getattr(exc, "status", 0) < 500
                     )
@@ -369,16 +375,23 @@ class Ingestor:
         return [entry for _, entry, _ in results if entry is not None]
 
     def _failed(
-        self, source: Source, status: SourceStatus, now: float, exc: Exception
+        self,
+        source: Source,
+        status: SourceStatus,
+        now: float,
+        exc: Exception,
+        traceback: BaseException | None = None,
     ) -> SourceStatus:
         failures = status.failures + 1
         retry_after = getattr(exc, "retry_after", None)
         next_poll = next_poll_after_failure(
             now, source.interval, failures, self.rand(), retry_after
         )
-        log.warning(
+        log.log(
+            logging.ERROR if traceback else logging.WARNING,
             "source %s: %s (failure %d; next try in %s)",
             source.name, exc, failures, duration(next_poll - now),
+            exc_info=traceback, extra={"source": source.name},
         )  # fmt: skip
         return dataclasses.replace(
             status,
@@ -400,10 +413,12 @@ class Ingestor:
                 status, etag=fetch.etag or "", last_modified=fetch.last_modified or ""
             )
         if outcome.counts.new or outcome.counts.updated:
-            log.info("source %s: %s", source.name, outcome.counts)
+            log.info("source %s: %s", source.name, outcome.counts, extra={"source": source.name})
         if not outcome.not_modified:
             if outcome.warning and outcome.warning != status.warning:
-                log.warning("source %s: %s", source.name, outcome.warning)
+                log.warning(
+                    "source %s: %s", source.name, outcome.warning, extra={"source": source.name}
+                )
             status = dataclasses.replace(status, warning=outcome.warning)
         return dataclasses.replace(
             status,
@@ -434,7 +449,10 @@ class Ingestor:
         seen = status.moved_seen + 1 if target == status.moved_to else 1
         if seen < MOVE_AFTER_POLLS:
             return dataclasses.replace(status, moved_to=target, moved_seen=seen)
-        log.info("source %s: moved permanently from %s to %s", source.name, status.url, target)
+        log.info(
+            "source %s: moved permanently from %s to %s", source.name, status.url, target,
+            extra={"source": source.name},
+        )  # fmt: skip
         return dataclasses.replace(status, url=target, moved_to="", moved_seen=0)
 
 

@@ -214,8 +214,9 @@ class Poller:
             if s.interval < SHORT_INTERVAL and s.name not in self._warned_short:
                 self._warned_short.add(s.name)
                 log.warning(
-                    "source %s: interval %gs is very short for a news site", s.name, s.interval
-                )
+                    "source %s: interval %gs is very short for a news site", s.name, s.interval,
+                    extra={"source": s.name},
+                )  # fmt: skip
         await self.schedule.sync(sources, now, self.rand)
         self._synced_at = now
 
@@ -239,8 +240,9 @@ class Poller:
             await self.schedule.finish(source.name, status.next_poll or self.clock())
         except TimeoutError:
             log.warning(
-                "source %s: poll took longer than %.0fs; abandoned", source.name, self.lease / 2
-            )
+                "source %s: poll took longer than %.0fs; abandoned", source.name, self.lease / 2,
+                extra={"source": source.name},
+            )  # fmt: skip
         except RedisError as exc:
             # Hand the claim back once Redis answers again, so the source is polled
             # soon rather than when the lease runs out.
