@@ -1,9 +1,9 @@
 """Indonesian dates, relative ages and WITA (Asia/Makassar, UTC+8).
 
 Pure functions: the clock is read only as the default for ``now``.
-Two rules for missing zones: date *text* without a zone is WITA, because the
-sources are Kaltara sites; a naive ``datetime`` object is UTC, because that is
-what the rest of feedsvc stores.
+Two rules for missing zones: date *text* without a zone is the site's local time,
+WITA unless the caller names the site's zone, because the sources are Kaltara sites;
+a naive ``datetime`` object is UTC, because that is what the rest of feedsvc stores.
 """
 
 from __future__ import annotations
@@ -116,29 +116,53 @@ _RELATIVE = re.compile(
     r"\s+(?:yang\s+|yg\s+)?(?:lalu|ago)(?!\w)",
     re.I,
 )
+# Words only Indonesian dates use: htmldate reads the rest of the world's.
+_INDONESIAN = re.compile(
+    r"(?<![a-z])(?:januari|februari|pebruari|maret|mei|juni|juli|agustus|agu|agt|oktober|okt"
+    r"|nopember|desember|des|senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|pukul|wita|wib|wit)"
+    r"(?![a-z])",
+    re.I,
+)
 _JUST_NOW = re.compile(r"(?<!\w)(?:baru\s+saja|barusan|just\s+now)(?!\w)", re.I)
 _YESTERDAY = re.compile(r"(?<!\w)(?:kemarin|yesterday)(?!\w)", re.I)
 _ISO_START = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 
 
-def parse_date(text: str, *, now: datetime | None = None) -> datetime | None:
+def parse_date(text: str, *, now: datetime | None = None, zone: tzinfo = WITA) -> datetime | None:
     """Read a date as sources print it; an aware UTC datetime, or None.
 
-    ``now`` is only used for relative ages ("10 jam lalu") and defaults to the clock.
+    ``now`` is only used for relative ages ("10 jam lalu") and defaults to the clock;
+    ``zone`` is the site's own, for text that names none.
+    """
+    found = parse_local_date(text, now=now, zone=zone)
+    return found.astimezone(UTC) if found is not None else None
+
+
+def parse_local_date(
+    text: str, *, now: datetime | None = None, zone: tzinfo = WITA
+) -> datetime | None:
+    """`parse_date`, in the zone the text was written in (``zone`` when it names none).
+
+    Its ``date()`` is the calendar day the source printed.
     """
     if not text or not text.strip():
         return None
     try:
-        found = _parse_iso(text) or _parse_written(text) or _parse_relative(text, now)
+        found = _parse_iso(text, zone) or _parse_written(text, zone) or _parse_relative(text, now)
+        if found is None or not MIN_YEAR <= found.astimezone(UTC).year <= MAX_YEAR:
+            return None
     except (ValueError, OverflowError):
         # Impossible dates ("31 Februari"), offsets past 24 h, years past 9999.
         return None
-    if found is None or not MIN_YEAR <= found.year <= MAX_YEAR:
-        return None
-    return found.astimezone(UTC)
+    return found
 
 
-def _parse_iso(text: str) -> datetime | None:
+def is_indonesian_date(text: str) -> bool:
+    """Whether `text` has an Indonesian month, weekday or zone name ("Kamis", "WITA")."""
+    return bool(_INDONESIAN.search(text))
+
+
+def _parse_iso(text: str, zone: tzinfo) -> datetime | None:
     text = text.strip()
     if not _ISO_START.match(text):
         return None
@@ -146,10 +170,10 @@ def _parse_iso(text: str) -> datetime | None:
         parsed = datetime.fromisoformat(text.upper())
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=WITA)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
-def _parse_written(text: str) -> datetime | None:
+def _parse_written(text: str, zone: tzinfo) -> datetime | None:
     matches = [m for m in (p.search(text) for p in _DATE_PATTERNS) if m]
     if not matches:
         return None
@@ -157,13 +181,13 @@ def _parse_written(text: str) -> datetime | None:
     day = datetime(_year(date["y"]), _month(date), int(date["d"]))
     tail = _TIME_TAIL.match(text, date.end())
     if tail is None:  # never: every part of the tail is optional
-        return day.replace(tzinfo=WITA)
+        return day.replace(tzinfo=zone)
     # replace() rejects 25:00 and 10:61 where timedelta would roll over.
     return day.replace(
         hour=_hour(tail),
         minute=int(tail["mi"] or 0),
         second=int(tail["s"] or 0),
-        tzinfo=_zone(tail),
+        tzinfo=_zone(tail, zone),
     )
 
 
@@ -193,7 +217,7 @@ def _hour(tail: re.Match[str]) -> int:
     return hour
 
 
-def _zone(tail: re.Match[str]) -> tzinfo:
+def _zone(tail: re.Match[str], default: tzinfo) -> tzinfo:
     hours = ZONE_OFFSETS[tail["zone"].upper()] if tail["zone"] else None
     if tail["off"]:
         sign = -1 if tail["sign"] == "-" else 1
@@ -201,7 +225,7 @@ def _zone(tail: re.Match[str]) -> tzinfo:
         # "GMT+7" adds the offset to the named zone.
         return timezone(timedelta(hours=hours or 0) + sign * shift)
     if hours is None:
-        return WITA
+        return default
     return timezone(timedelta(hours=hours))
 
 

@@ -133,6 +133,9 @@ def setup_logging(
     # Request lines of the HTTP clients are noise at INFO and may carry tokens.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # The extractors warn about every page they find no text in; ingest says so itself.
+    for chatty in ("trafilatura", "htmldate"):
+        logging.getLogger(chatty).setLevel(max(level, logging.ERROR))
     # An access-log line per request costs a third of a feed hit's CPU
     # (docs/BENCHMARKS.md): off unless logging.access_log (or -v) asks.
     on = access_log or level <= logging.DEBUG

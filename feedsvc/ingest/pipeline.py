@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -25,13 +26,15 @@ from feedsvc.config import Settings
 from feedsvc.dates import duration
 from feedsvc.ingest.fetch import Fetcher, FetchError, FetchResult
 from feedsvc.ingest.parse import (
+    ARTICLE,
+    LISTING,
     Entry,
+    PageReading,
     ParsedFeed,
     ParseError,
     find_article_links,
-    is_post_link,
-    parse_article_page,
     parse_feed,
+    read_page,
 )
 from feedsvc.ingest.parse.entry import one_line
 from feedsvc.ingest.schedule import next_poll_after_failure, next_poll_after_success
@@ -51,6 +54,7 @@ THREAD_PARSE_BYTES = 64 * 1024  # larger bodies are parsed off the event loop
 POOL_PARSE_BYTES = 16 * 1024  # with a parse pool, bodies this large are parsed there
 FUTURE_SLACK = timedelta(minutes=10)
 MOVE_AFTER_POLLS = 3  # polls that must see the same permanent redirect before it is followed
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,25 +211,26 @@ class Ingestor:
     async def _ingest_page(
         self, source: Source, fetch: FetchResult, primed: bool, now: float
     ) -> tuple[str, Counts]:
-        """Not a feed: one article, or a listing of them.
+        """Not a feed: one article, or a listing of them (parse/page.py decides which)."""
+        page = await self._read_page(fetch, now, source.link_selector)
+        if page.kind == LISTING and page.links:
+            status = SourceStatus(source.name, primed=primed)
+            counts = await self._ingest_links(source, status, list(page.links), now)
+            return f"a listing page with {len(page.links)} article links", counts
+        if page.kind == ARTICLE and page.entry is not None:
+            return "an article page", await self.store_entries([page.entry], source, primed, now)
+        raise ParseError("not a feed, and no article or article links on it")
 
-        An article page links to other posts too ("Recent Posts"), so a page whose
-        own URL looks like a post and that reads as an article is that article,
-        unless a link selector says the page is a listing.
-        """
-        headers = dict(fetch.headers)
+    async def _read_page(
+        self, fetch: FetchResult, now: float, link_selector: str = ""
+    ) -> PageReading:
+        """An HTML page read off the event loop: extraction costs tens of milliseconds."""
         when = datetime.fromtimestamp(now, UTC)
-        article = parse_article_page(fetch.body, headers, fetch.url, now=when)
-        own_url = (article.canonical or article.link) if article else ""
-        if article is None or source.link_selector or not is_post_link(own_url, fetch.url):
-            links = _article_links(source, fetch)
-            if links:
-                status = SourceStatus(source.name, primed=primed)
-                counts = await self._ingest_links(source, status, links, now)
-                return f"a listing page with {len(links)} article links", counts
-        if article is None:
-            raise ParseError("not a feed, and no article or article links on it")
-        return "an article page", await self.store_entries([article], source, primed, now)
+        call = functools.partial(
+            read_page, fetch.body, dict(fetch.headers), fetch.url, now=when,
+            link_selector=link_selector,
+        )  # fmt: skip
+        return await self._off_loop(call)
 
     async def _poll(self, source: Source, status: SourceStatus, now: float) -> PollOutcome:
         fetch = await self.fetcher.get(
@@ -260,24 +265,23 @@ class Ingestor:
 
     async def _parse_feed(self, fetch: FetchResult, now: float) -> ParsedFeed:
         when = datetime.fromtimestamp(now, UTC)
-        args = (fetch.body, dict(fetch.headers), fetch.url)
+        call = functools.partial(parse_feed, fetch.body, dict(fetch.headers), fetch.url, now=when)
         if self.parse_pool is not None and len(fetch.body) >= POOL_PARSE_BYTES:
-            return await self._parse_in_pool(self.parse_pool, args, when)
+            return await self._off_loop(call)
         if len(fetch.body) >= THREAD_PARSE_BYTES:
-            return await asyncio.to_thread(parse_feed, *args, now=when)
-        return parse_feed(*args, now=when)
-
-    async def _parse_in_pool(
-        self, pool: Executor, args: tuple[bytes, dict[str, str], str], when: datetime
-    ) -> ParsedFeed:
-        call = functools.partial(parse_feed, *args, now=when)
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, call)
-        except BrokenExecutor:
-            # A pool worker died (killed, out of memory): parse here from now on.
-            log.error("feed parse pool is broken; parsing in threads from now on")
-            self.parse_pool = None
             return await asyncio.to_thread(call)
+        return call()
+
+    async def _off_loop(self, call: Callable[[], T]) -> T:
+        """`call()` in the parse pool when there is one, else in a thread."""
+        if self.parse_pool is not None:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self.parse_pool, call)
+            except BrokenExecutor:
+                # A pool worker died (killed, out of memory): parse in threads from now on.
+                log.error("parse pool is broken; parsing in threads from now on")
+                self.parse_pool = None
+        return await asyncio.to_thread(call)
 
     async def store_entries(
         self,
@@ -343,17 +347,12 @@ class Ingestor:
 
     async def _fetch_pages(self, source: Source, links: list[str], now: float) -> list[Entry]:
         limit = asyncio.Semaphore(PAGE_CONCURRENCY)
-        when = datetime.fromtimestamp(now, UTC)
 
         async def one(link: str) -> tuple[str, Entry | None, bool]:
             async with limit:
                 try:
-                    page = await self.fetcher.get(link, origin=source.url)
-                    return (
-                        link,
-                        parse_article_page(page.body, dict(page.headers), page.url, now=when),
-                        True,
-                    )
+                    fetched = await self.fetcher.get(link, origin=source.url)
+                    page = await self._read_page(fetched, now)
                 except (FetchError, ParseError) as exc:
                     log.info(
                         "source %s: article page %s: %s", source.name, link, exc,
@@ -363,6 +362,13 @@ class Ingestor:
                         isinstance(exc, ParseError) or 400 <= getattr(exc, "status", 0) < 500
                     )
                     return link, None, permanent
+                if page.kind != ARTICLE:
+                    # A category or tag page whose URL looked like a post: never an article.
+                    log.info(
+                        "source %s: %s is not an article (%s)", source.name, link, page.why,
+                        extra={"source": source.name},
+                    )  # fmt: skip
+                return link, page.entry if page.kind == ARTICLE else None, True
 
         results = await asyncio.gather(*(one(link) for link in links))
         done = {link: now for link, _, settled in results if settled}

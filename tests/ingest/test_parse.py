@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from feedsvc.dates import WITA
 from feedsvc.ingest.parse import (
     Entry,
     ParseError,
@@ -371,7 +372,10 @@ def seed_variant(*patterns: str) -> Entry | None:
 def test_widget_and_comment_dates_are_not_the_article_date() -> None:
     entry = seed_variant(r'<meta property="article:\w+_time"[^>]*>', r'<time class="[^"]*"[^>]*>')
     assert entry is not None
-    assert (entry.published, entry.updated) == (None, None)  # not "10 jam ago", not 26 Sep
+    # Not "10 jam ago" from the widget, not the comment's 26 September: the day in
+    # the URL, midnight on the site's (WITA) clock.
+    assert entry.published == datetime(2025, 9, 25, tzinfo=WITA)
+    assert entry.updated is None
 
 
 def test_seed_category_as_plain_text() -> None:
@@ -398,7 +402,17 @@ def page(*, head: str = "", article: str = "", after: str = "", title: str = "")
 </body></html>""".encode()
 
 
-BODY = '<div class="entry-content"><p>TANJUNG SELOR – Isi berita yang cukup panjang.</p></div>'
+PARAGRAPHS = (
+    "TANJUNG SELOR – Pemprov Kaltara membuka pendaftaran beasiswa kuliah bagi pelajar dari "
+    "desa-desa perbatasan mulai pekan ini.",
+    "Kepala Dinas Pendidikan menyebut kuota tahun ini 250 orang, naik dari 180 orang tahun lalu.",
+    "Pendaftaran dibuka secara daring hingga akhir Oktober, dan seleksi berkas dilakukan "
+    "oleh tim dari tiga perguruan tinggi negeri.",
+    "Penerima beasiswa akan dibiayai penuh selama delapan semester, termasuk biaya hidup "
+    "dan tiket pulang sekali setahun.",
+    "Informasi lengkap tersedia di laman resmi dinas dan di kantor kecamatan masing-masing.",
+)
+BODY = '<div class="entry-content">' + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</div>"
 
 
 def test_category_from_text_line() -> None:
@@ -452,10 +466,12 @@ def test_json_ld_metadata() -> None:
 
 
 def test_related_blocks_without_telling_classes_are_cut() -> None:
-    content = """<div class="entry-content">
-      <p>TANJUNG SELOR – Paragraf pertama berita.</p>
+    first, *middle, last = PARAGRAPHS
+    content = f"""<div class="entry-content">
+      <p>{first}</p>
       <p><strong>Baca Juga:</strong> <a href="/pemkab-bulungan-pajak/">Pemkab Bulungan</a></p>
-      <p>Paragraf terakhir berita. (adv)</p>
+      {"".join(f"<p>{p}</p>" for p in middle)}
+      <p>{last}</p>
       <h3>Berita Terkait</h3>
       <ul><li><a href="/rapimwil-tbbr-kaltara/">Rapimwil TBBR Kaltara</a></li></ul>
     </div>"""
@@ -466,19 +482,20 @@ def test_related_blocks_without_telling_classes_are_cut() -> None:
         page(article=f"<h1>Judul</h1>{content}", after=recent), HTML, f"{SITE}/judul/"
     )
     assert entry is not None
-    text = html_to_text(entry.content)
-    assert text == "TANJUNG SELOR – Paragraf pertama berita.\n\nParagraf terakhir berita. (adv)"
+    assert html_to_text(entry.content) == "\n\n".join(PARAGRAPHS)
 
 
-def test_largest_text_block_when_the_theme_is_unknown() -> None:
+def test_body_of_an_unknown_theme() -> None:
+    paragraphs = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
     body = f"""<html><head><title>Judul Berita Kaltara</title></head><body>
-      <div class="kiri"><p>Pengumuman singkat.</p></div>
-      <div class="isi"><p>{"Kalimat panjang isi berita. " * 20}</p><p>Penutup berita.</p></div>
+      <div class="atas"><a href="/">Beranda</a> <a href="/daerah/">Daerah</a></div>
+      <div class="kiri"><div class="isi">{paragraphs}</div></div>
+      <div class="bawah">© 2025 Kaltara Pos · <a href="/redaksi/">Redaksi</a></div>
     </body></html>""".encode()
     entry = parse_article_page(body, HTML, f"{SITE}/judul/")
     assert entry is not None
     assert entry.title == "Judul Berita Kaltara"
-    assert "Penutup berita." in entry.content and "Pengumuman" not in entry.content
+    assert html_to_text(entry.content) == "\n\n".join(PARAGRAPHS)
 
 
 def test_canonical_to_the_home_page_is_ignored() -> None:
@@ -516,7 +533,8 @@ def test_pages_without_an_article(body: bytes) -> None:
 )
 def test_page_charset(headers: dict[str, str], meta: str, encoding: str) -> None:
     title = "Kafe “Kopi Tarakan” dibuka"
-    body = f"<html><head>{meta}<title>{title}</title></head><body><p>Isi café.</p></body></html>"
+    text = "Kafe baru di Tarakan menyajikan kopi lokal dan kue tradisional, kata pemilik café itu."
+    body = f"<html><head>{meta}<title>{title}</title></head><body><p>{text}</p></body></html>"
     entry = parse_article_page(body.encode(encoding), headers, f"{SITE}/kafe/")
     assert entry is not None
     assert entry.title == title and "café" in entry.content

@@ -36,7 +36,9 @@ class Entry:
     """One article as a source shows it, cleaned but not yet stored.
 
     `title`, `author`, `categories` and `summary` are plain text; `content` is
-    sanitised HTML with absolute links; times are aware UTC or None (unknown).
+    sanitised HTML with absolute links; `image` is the featured image's absolute
+    http(s) URL or "". Times are aware, in the zone the source wrote them in (so
+    their `date()` is the source's calendar day), or None (unknown).
     """
 
     guid: str
@@ -49,6 +51,7 @@ class Entry:
     summary: str = ""
     content: str = ""
     canonical: str = ""
+    image: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ def build_entry(
     summary: str = "",
     content_html: str = "",
     canonical: str = "",
+    image: str = "",
 ) -> Entry | None:
     """An Entry from raw fields, or None when nothing identifies it.
 
@@ -127,6 +131,7 @@ def build_entry(
         summary=summarize(summary_text),
         content=content,
         canonical=canonical,
+        image=web_url(image, link or base),
     )
 
 

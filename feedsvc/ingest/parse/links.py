@@ -31,6 +31,11 @@ _MEDIA = re.compile(
     r"|avi|mov|css|js|xml|json|rss|atom)$",
     re.IGNORECASE,
 )
+_LISTING_SEGMENTS = frozenset({
+    "category", "kategori", "tag", "tags", "author", "penulis", "page", "search", "cari",
+    "rubrik", "kanal", "indeks", "index", "topik", "arsip", "archive",
+})  # fmt: skip
+_LISTING_QUERY = frozenset({"s", "cat", "tag", "author", "paged"})
 _NOT_POST_QUERY = frozenset({"s", "cat", "tag", "author", "paged", "feed", "replytocom", "share"})
 
 
@@ -42,8 +47,11 @@ def find_article_links(
     Raises ParseError when `link_selector` is not a valid CSS selector.
     """
     root = parse_html(body, lower_keys(headers))
-    if root is None:
-        return []
+    return article_links(root, url, link_selector) if root is not None else []
+
+
+def article_links(root: HtmlElement, url: str, link_selector: str = "") -> list[str]:
+    """`find_article_links` on a parsed page."""
     base = _base_href(root, url)
     if link_selector:
         hrefs = _selected_hrefs(root, link_selector)
@@ -53,6 +61,19 @@ def find_article_links(
     return _unique(
         link for link in links if link and _page_key(link) != listing and is_post_link(link, url)
     )
+
+
+def is_listing_url(url: str) -> bool:
+    """True when the URL's path says "many posts": home, category, tag, archive, search."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.lower().split("/") if s]
+    query = parse_qs(parts.query)
+    if not segments:
+        return not query.get("p")
+    if _LISTING_SEGMENTS.intersection(segments) or _LISTING_QUERY.intersection(query):
+        return True
+    # /2025/09/ and /2025/ are monthly and yearly archives.
+    return all(s.isdigit() for s in segments) and len(segments) <= 2
 
 
 def is_post_link(link: str, site_url: str) -> bool:
