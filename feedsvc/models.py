@@ -77,6 +77,8 @@ class Article:
 
     `content` is sanitised HTML, `summary` plain text; times are UTC. `categories`
     keeps display names (`KALTARA`); their slugs are what keys and URLs use.
+    `image` is the featured image's absolute http(s) URL, or "" (what a photo push
+    and the feeds' media:content show).
     """
 
     id: str
@@ -90,6 +92,7 @@ class Article:
     content: str = ""
     source: str = ""
     guid: str = ""
+    image: str = ""
     content_hash: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -121,7 +124,9 @@ class Article:
             self.summary,
             self.content,
         )
-        return short_hash("\x1e".join(parts))
+        # Added only when set, so articles stored before images keep their hash.
+        image = (self.image,) if self.image else ()
+        return short_hash("\x1e".join((*parts, *image)))
 
 
 @dataclass(frozen=True, slots=True)

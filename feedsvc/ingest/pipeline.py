@@ -113,6 +113,7 @@ def to_article(entry: Entry, source: Source, first_seen: datetime) -> Article:
         content=entry.content,
         source=source.name,
         guid=entry.guid,
+        image=entry.image,
     )
 
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from feedsvc import appkeys
 from feedsvc.dates import WITA, to_wita
 from feedsvc.ingest.pipeline import article_categories, is_pushable
-from feedsvc.ingest.sanitize import clean_html, clean_text, html_to_text, summarize
+from feedsvc.ingest.sanitize import absolute_url, clean_html, clean_text, html_to_text, summarize
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Article, is_slug, slugify, stable_id
 from feedsvc.publish.feeds import feed_url, whole_number
@@ -29,7 +29,9 @@ from feedsvc.storage.store import Cursor, Store, UpsertStatus
 MAX_BODY = 1024 * 1024
 MAX_TITLE = 1000
 _ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
-_FIELDS = {"title", "link", "categories", "content", "summary", "author", "published", "guid"}
+_FIELDS = {
+    "title", "link", "categories", "content", "summary", "author", "published", "guid", "image",
+}  # fmt: skip
 
 
 class BadField(Exception):
@@ -126,7 +128,17 @@ def article_from_json(data: Any, now: datetime) -> Article:
         content=content,
         source="api",
         guid=guid,
+        image=_image(data.get("image")),
     )
+
+
+def _image(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    image = absolute_url(value, "") if isinstance(value, str) else None
+    if not image or not image.startswith(("http://", "https://")):
+        raise BadField("image", "image must be an absolute http(s) URL")
+    return image
 
 
 def _string(data: dict[str, Any], field: str, *, required: bool = False) -> str:
@@ -239,6 +251,7 @@ def article_json(article: Article) -> dict[str, Any]:
         "content_html": article.content,
         "source": article.source,
         "guid": article.guid,
+        "image": article.image or None,
     }
 
 

@@ -56,6 +56,9 @@ ol,ul{list-style:none;margin:0;padding:0}
 .cats li{display:flex;flex-wrap:wrap;justify-content:space-between;gap:0 1rem}
 .count{color:var(--muted);font-weight:normal}
 .lead{margin-top:.2rem;font-size:.95rem}
+.thumb{float:right;margin:0 0 .25rem .75rem;width:6rem;height:4rem;object-fit:cover;
+border-radius:.25rem}
+.posts li{overflow:hidden}
 .empty{padding:1rem 0}
 footer{margin-top:2rem}
 """
@@ -179,6 +182,13 @@ def _post(article: Article, now: datetime) -> str:
         meta.append(_e(article.author))
     meta.append(_time(article.published, now))
     lines = ["<li><article>", f"<h3>{heading}</h3>", f'<p class="meta">{" · ".join(meta)}</p>']
+    image = _web_url(article.image)
+    if image:
+        # Small and lazy: the page stays light on a phone; the photo is the site's.
+        lines.append(
+            f'<img class="thumb" src="{_e(image)}" alt="" loading="lazy" '
+            'referrerpolicy="no-referrer" width="96" height="64">'
+        )
     excerpt = _excerpt(article)
     if excerpt:
         lines.append(f'<p class="lead">{_e(excerpt)}</p>')

@@ -172,6 +172,8 @@ def _generator(fmt: str, info: FeedInfo, articles: Sequence[Article]) -> FeedGen
     # dc:creator carries authors in RSS (feedgen's <author> needs an e-mail); Atom
     # has author/name, so Dublin Core stays out of it.
     fg.load_extension("dc", atom=False, rss=True)
+    # media:content carries the featured image in both (RSS enclosures need a length).
+    fg.load_extension("media", atom=True, rss=True)
     fg.register_extension("extra_links", _ExtraLinks, _EntryLinkAttributes)
     fg.extra_links.links = _extra_links(fmt, info)
 
@@ -226,6 +228,8 @@ def _add_entry(fg: FeedGenerator, info: FeedInfo, article: Article) -> None:
         # RSS <description> is HTML, so plain text goes in escaped; Atom says so by type.
         entry.summary(html.escape(article.summary, quote=False), type="html")
     entry.content(_content_html(article), type="html")  # RSS content:encoded
+    if article.image:
+        entry.media.content(url=article.image, medium="image", group=None)
 
 
 def _hex_references(match: re.Match[bytes]) -> bytes:
@@ -248,6 +252,8 @@ def _json_item(info: FeedInfo, article: Article) -> dict[str, Any]:
     item["date_published"] = _rfc3339(article.published, info.timezone)
     if article.updated:
         item["date_modified"] = _rfc3339(_changed(article), info.timezone)
+    if article.image:
+        item["image"] = article.image
     if article.author:
         item["authors"] = [{"name": article.author}]
     item["tags"] = list(article.categories)
@@ -295,7 +301,10 @@ def _clean(text: str) -> str:
 
 def _cleaned(article: Article) -> Article:
     """`article` without characters XML cannot carry; itself (no copy) when it has none."""
-    texts = (article.title, article.link, article.author, article.summary, article.content)
+    texts = (
+        article.title, article.link, article.author, article.summary, article.content,
+        article.image,
+    )  # fmt: skip
     if not any(_XML_INVALID.search(text) for text in (*texts, *article.categories)):
         return article
     return dataclasses.replace(
@@ -305,6 +314,7 @@ def _cleaned(article: Article) -> Article:
         author=_clean(article.author),
         summary=_clean(article.summary),
         content=_clean(article.content),
+        image=_clean(article.image),
         categories=tuple(_clean(name) for name in article.categories),
     )
 

@@ -363,6 +363,7 @@ def _encode(article: Article) -> bytes:
             "content": article.content,
             "source": article.source,
             "guid": article.guid,
+            "image": article.image,
             "hash": article.content_hash,
         }
     )
@@ -383,5 +384,6 @@ def _decode(article_id: str, doc: str | bytes, names: str) -> Article:
         content=d.get("content", ""),
         source=d.get("source", ""),
         guid=d.get("guid", ""),
+        image=d.get("image", ""),
         content_hash=d.get("hash", ""),
     )

@@ -134,7 +134,25 @@ def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:
         updated=updated,
         summary=_summary_text(raw),
         content_html=_content_html(raw),
+        image=_image(raw, base),
     )
+
+
+def _image(raw: Any, base: str) -> str:
+    """The entry's image: an image enclosure, media:content or media:thumbnail."""
+    enclosures = [
+        link.get("href")
+        for link in raw.get("links") or ()
+        if link.get("rel") == "enclosure" and as_text(link.get("type")).startswith("image/")
+    ]
+    media = [
+        item.get("url")
+        for item in raw.get("media_content") or ()
+        if item.get("medium") == "image" or as_text(item.get("type")).startswith("image/")
+    ]
+    thumbnails = [item.get("url") for item in raw.get("media_thumbnail") or ()]
+    found = (web_url(url, base) for url in (*enclosures, *media, *thumbnails))
+    return next((url for url in found if url), "")
 
 
 def _content_html(raw: Any) -> str:

@@ -72,6 +72,7 @@ def _entry(item: Any, base: str, now: datetime | None) -> Entry | None:
         updated=updated,
         summary=as_text(item.get("summary")) or text,
         content_html=as_text(item.get("content_html")) or text_as_html(text),
+        image=web_url(item.get("image"), base) or web_url(item.get("banner_image"), base),
     )
 
 
