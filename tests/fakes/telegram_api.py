@@ -2,7 +2,11 @@
 
 Point PTB at it with ``ApplicationBuilder().token(fake.token).base_url(fake.base_url)`` or
 ``telegram.Bot(fake.token, base_url=fake.base_url)``. Tests queue updates (`command`,
-`add_update`), inject send failures (`fail`) and look at what the bot did (`calls`, `sent`).
+`add_update`), inject send failures (`fail` for one chat; `fail_every` for a front end in
+trouble: a 502 or a connection reset on every Nth send), switch on Telegram's limits
+counted by arrival time (`limits`: 30/s overall, 1/s per chat, 20/min per group, a 429
+past them), and look at what the bot did (`calls`, `sent`, `counts`, `floods`).
+`in_thread()` runs one on a loop of its own, for tests that drive a bot subprocess.
 
 Wire format (PTB v22, telegram/request/_requestparameter.py and _httpxrequest.py): every call
 is a POST of form fields, multipart when files are attached. String values go as they are and
@@ -13,13 +17,19 @@ we JSON-decode each field except the ones the Bot API documents as strings (_STR
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
+import math
+import socket
+import struct
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
@@ -53,6 +63,9 @@ _ERRORS = {
     "not_found": (400, "Bad Request: chat not found"),
 }
 
+EVERY_KINDS = ("bad_gateway", "reset")
+# What Telegram's front end answers in an incident: an nginx page, not the Bot API's JSON.
+BAD_GATEWAY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 LONG_POLL_CAP = 1.0  # seconds; real Telegram holds getUpdates up to `timeout`, tests can't wait
 
 
@@ -63,6 +76,32 @@ class SentMessage:
     parse_mode: str | None
     params: dict  # everything else decoded (reply_markup, link_preview_options, ...)
     at: float  # time.monotonic() when the server received it
+
+
+@dataclass
+class Limits:
+    """Telegram's limits as the fake enforces them, counting accepted messages by arrival."""
+
+    per_second: int = 30  # messages in any 1 s, every chat together
+    chat_interval: float = 1.0  # seconds between two messages to one chat
+    group_per_minute: int = 20  # messages in any 60 s to one group, supergroup or channel
+
+
+@dataclass
+class _Every:
+    """Every `n`th sending call fails as `kind` ("bad_gateway" or "reset")."""
+
+    n: int
+    kind: str
+    seen: int = 0
+
+
+@dataclass
+class _Arrivals:
+    """Accepted messages by arrival time, for the limits."""
+
+    overall: collections.deque[float] = field(default_factory=collections.deque)
+    by_chat: dict[int | str, collections.deque[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +127,25 @@ def _chat_key(chat_id: Any) -> int | str:
         with contextlib.suppress(ValueError):
             return int(chat_id)
     return chat_id
+
+
+def _is_sending(method: str) -> bool:
+    return method.lower().startswith("send") and method.lower() != "sendchataction"
+
+
+def _is_group(chat_id: int | str) -> bool:
+    return isinstance(chat_id, str) or chat_id < 0
+
+
+def _reset(request: web.Request) -> None:
+    """Close the connection with a TCP reset, as a front end that gave up does."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def _ok(result: Any) -> web.Response:
@@ -174,6 +232,11 @@ class FakeTelegram:
         self._next_message_id = itertools.count(1)
         self._next_query_id = itertools.count(1)
         self._channel_ids: dict[str, int] = {}
+        self.limits: Limits | None = None  # None: no limits (set Limits() to enforce them)
+        self.floods: list[tuple[int | str, float]] = []  # 429s the limits answered: chat, when
+        self.faults: list[tuple[str, str, float]] = []  # (kind, method, when) of fail_every
+        self._every: list[_Every] = []
+        self._arrivals = _Arrivals()
         self.group_owners: dict[int, int] = {}  # chat id -> the user getChatMember calls owner
         # Broadcast wake-up: waiters grab the current event; _wake() sets it and makes a new one.
         self._changed = asyncio.Event()
@@ -320,11 +383,33 @@ class FakeTelegram:
         failure = _Failure(error, times, retry_after, migrate_to)
         self._failures.setdefault(_chat_key(chat_id), []).append(failure)
 
+    def fail_every(self, n: int, kind: str = "bad_gateway") -> None:
+        """Make every `n`th sending call fail: "bad_gateway" answers 502 with a front end's
+        HTML page, "reset" reads the request and resets the connection without an answer.
+        Neither counts as a message sent."""
+        if kind not in EVERY_KINDS or n < 1:
+            raise ValueError(f"fail_every: n >= 1 and kind one of {EVERY_KINDS}")
+        self._every.append(_Every(n, kind))
+
     # -- what tests look at ---------------------------------------------------------------
 
     def sent_to(self, chat_id: int | str) -> list[SentMessage]:
         key = _chat_key(chat_id)
         return [m for m in self.sent if m.chat_id == key]
+
+    def counts(self) -> collections.Counter[int | str]:
+        """Messages accepted per chat."""
+        return collections.Counter(m.chat_id for m in self.sent)
+
+    def busiest_second(self) -> int:
+        """The most messages accepted in any 1 s window, by arrival."""
+        times = sorted(m.at for m in self.sent)
+        most, first = 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] >= 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     def calls_to(self, method: str) -> list[dict]:
         """Params of every call of `method` (case-insensitive), in order."""
@@ -364,7 +449,58 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method.lower()}", None)  # Telegram ignores method case
         if handler is None:
             return _ok(True)
-        return await handler(params)
+        if not _is_sending(method):
+            return await handler(params)
+        fault = self._fault(method)
+        if fault == "reset":
+            _reset(request)
+            raise asyncio.CancelledError  # aiohttp drops the handler; nothing is answered
+        if fault == "bad_gateway":
+            return web.Response(status=502, body=BAD_GATEWAY_PAGE, content_type="text/html")
+        chat_id = _chat_key(params.get("chat_id"))
+        wait = self._over_limits(chat_id, time.monotonic())
+        if wait > 0:
+            self.floods.append((chat_id, time.monotonic()))
+            retry_after = max(1, math.ceil(wait))
+            description = _ERRORS["flood"][1].format(retry_after=retry_after)
+            return _error(429, description, retry_after=retry_after)
+        response = await handler(params)
+        if response.status == 200:
+            self._arrived(chat_id, time.monotonic())
+        return response
+
+    def _fault(self, method: str) -> str:
+        for every in self._every:
+            every.seen += 1
+            if every.seen % every.n == 0:
+                self.faults.append((every.kind, method, time.monotonic()))
+                return every.kind
+        return ""
+
+    def _over_limits(self, chat_id: int | str, now: float) -> float:
+        """Seconds until a message to `chat_id` would be within the limits (0: it is)."""
+        limits = self.limits
+        if limits is None:
+            return 0.0
+        overall = self._arrivals.overall
+        while overall and now - overall[0] >= 1.0:
+            overall.popleft()
+        waits = [0.0]
+        if len(overall) >= limits.per_second:
+            waits.append(overall[-limits.per_second] + 1.0 - now)
+        chat = self._arrivals.by_chat.get(chat_id, collections.deque())
+        if chat:
+            waits.append(chat[-1] + limits.chat_interval - now)
+        if _is_group(chat_id) and len(chat) >= limits.group_per_minute:
+            waits.append(chat[-limits.group_per_minute] + 60.0 - now)
+        return max(waits)
+
+    def _arrived(self, chat_id: int | str, now: float) -> None:
+        self._arrivals.overall.append(now)
+        chat = self._arrivals.by_chat.setdefault(chat_id, collections.deque())
+        chat.append(now)
+        while chat and now - chat[0] >= 60.0:
+            chat.popleft()
 
     async def _params(self, request: web.Request) -> dict:
         params: dict[str, Any] = {k: _decode(k, v) for k, v in request.query.items()}
@@ -540,3 +676,58 @@ class FakeTelegram:
         if self.group_owners.get(params["chat_id"]) == params["user_id"]:
             return _ok({"status": "creator", "user": user, "is_anonymous": False})
         return _ok({"status": "member", "user": user})
+
+
+T = TypeVar("T")
+
+
+class Threaded:
+    """A FakeTelegram serving from an event loop in a thread of its own.
+
+    For tests and benches whose bot is another process: the fake keeps answering
+    while the test blocks. `run` and `call` act on the fake inside its loop;
+    plain reads of `fake.sent` and friends are safe from any thread.
+    """
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="fake-telegram")
+        self._ready = threading.Event()
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.fake.start())
+        self._ready.set()
+        self.loop.run_forever()
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the fake Bot API did not start")
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        async def inside() -> Any:
+            return fn(*args, **kwargs)
+
+        return self.run(inside())
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.run(self.fake.close(), timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
+@contextlib.contextmanager
+def in_thread(fake: FakeTelegram | None = None) -> Iterator[Threaded]:
+    """A started `Threaded` fake, stopped on the way out."""
+    threaded = Threaded(fake or FakeTelegram())
+    threaded.start()
+    try:
+        yield threaded
+    finally:
+        threaded.stop()

@@ -11,9 +11,17 @@ import pytest
 import telegram
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
 
-from tests.fakes.telegram_api import FakeTelegram, check_text
+from tests.fakes.telegram_api import FakeTelegram, Limits, check_text, in_thread
 
 
 @pytest.fixture
@@ -165,6 +173,70 @@ async def test_not_found_error_is_bad_request(fake: FakeTelegram, bot: telegram.
             await bot.send_message("@gone", "hi")
     await bot.send_message("@gone", "hi")
     assert len(fake.sent_to("@gone")) == 1
+
+
+async def test_every_fifth_send_is_a_bad_gateway(fake: FakeTelegram, bot: telegram.Bot) -> None:
+    fake.fail_every(5)
+    failed = []
+    for chat in range(1, 11):
+        try:
+            await bot.send_message(chat, "hi")
+        except NetworkError as exc:
+            assert "Bad Gateway (502)" in exc.message
+            failed.append(chat)
+    assert failed == [5, 10]
+    assert sorted(fake.counts()) == [1, 2, 3, 4, 6, 7, 8, 9]
+    assert [kind for kind, _, _ in fake.faults] == ["bad_gateway", "bad_gateway"]
+    await bot.get_me()  # only sending calls count and fail
+    assert len(fake.faults) == 2
+
+
+async def test_a_reset_connection_is_a_network_error(fake: FakeTelegram, bot: telegram.Bot) -> None:
+    fake.fail_every(2, "reset")
+    await bot.send_message(1, "hi")
+    with pytest.raises(NetworkError, match="httpx"):
+        await bot.send_message(2, "hi")
+    await bot.send_message(3, "hi")  # a new connection
+    assert list(fake.counts()) == [1, 3]
+    assert len(fake.calls_to("sendMessage")) == 3
+
+
+async def test_limits_count_by_arrival_and_answer_429(
+    fake: FakeTelegram, bot: telegram.Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    fake.limits = Limits(per_second=5, chat_interval=0.3, group_per_minute=2)
+    await bot.send_message(1, "a")
+    with pytest.raises(RetryAfter) as err:
+        await bot.send_message(1, "b")  # the same chat within its interval
+    assert err.value.retry_after == timedelta(seconds=1)  # Telegram says whole seconds
+    await asyncio.gather(*(bot.send_message(chat, "c") for chat in range(2, 6)))
+    with pytest.raises(RetryAfter):
+        await bot.send_message(6, "d")  # a sixth message within a second
+    assert len(fake.floods) == 2 and fake.busiest_second() == 5
+    await asyncio.sleep(1.05)  # the overall window moves on
+    await bot.send_message(-100, "g1")
+    await asyncio.sleep(0.35)
+    await bot.send_message(-100, "g2")
+    await asyncio.sleep(0.35)
+    with pytest.raises(RetryAfter) as err:
+        await bot.send_message(-100, "g3")  # a group's third within the minute (limit 2)
+    assert err.value.retry_after >= timedelta(seconds=56)
+    assert fake.counts()[-100] == 2 and [c for c, _ in fake.floods] == [1, 6, -100]
+
+
+def test_a_fake_in_its_own_thread_serves_a_blocking_caller() -> None:
+    with in_thread() as threaded:
+        fake = threaded.fake
+
+        async def send() -> None:
+            async with telegram.Bot(fake.token, base_url=fake.base_url) as bot:
+                await bot.send_message(7, "dari luar")
+
+        asyncio.run(send())  # another loop, as another process would be
+        assert fake.counts() == {7: 1}
+        threaded.call(fake.fail, 7, "blocked")
+        assert fake._failures[7]
 
 
 async def test_unknown_token_is_invalid_token(fake: FakeTelegram) -> None:
