@@ -19,12 +19,12 @@ from prometheus_client import (
     generate_latest,
 )
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from bot.subscriptions import Subscriptions
 from feedsvc import appkeys
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.storage import keys
+from feedsvc.storage.events import EventStream
 
 
 class Metrics:
@@ -129,8 +129,5 @@ async def _telegram_gauges(metrics: Metrics, redis: Redis) -> None:
     metrics.subscriptions.clear()  # a category nobody follows any more has no key to count
     for slug, chats in (await Subscriptions(redis).counts()).items():
         metrics.subscriptions.labels(slug).set(chats)
-    try:
-        pending = await redis.xpending(keys.EVENTS, keys.TELEGRAM_GROUP)
-    except ResponseError:  # no bot has created its group yet
-        pending = {"pending": 0}
-    metrics.pushes_pending.set(pending["pending"])
+    pending = await EventStream(redis, keys.TELEGRAM_GROUP).pending_count()
+    metrics.pushes_pending.set(pending)

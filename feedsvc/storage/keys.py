@@ -14,7 +14,7 @@ their own tag, so sources spread over a cluster.
 | `feedsvc:{news}:all` | zset | every article id, score = published ms |
 | `feedsvc:{news}:categories` | hash | slug -> display name |
 | `feedsvc:{news}:versions` | hash | slug (or `*` for all) -> change counter |
-| `feedsvc:{news}:events` | stream | one entry per new article: `id`, `slugs`, `pushable` |
+| `feedsvc:{news}:events` | stream | one entry per new article (fields: events.py) |
 
 Sources and polling:
 

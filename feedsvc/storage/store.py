@@ -4,7 +4,8 @@ Writes go through one Lua script, so an upsert is atomic however many workers
 write at once: it decides new / updated / unchanged, merges categories, keeps the
 indexes, bumps the per-category versions the feed cache keys on, trims each
 category to `retention` articles (deleting bodies no category holds any more),
-and appends the new-article event, all in one round trip. Key layout: keys.py.
+and appends the new-article event (its fields: events.py), all in one round
+trip. Key layout: keys.py.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from feedsvc.models import Article, identity_key, short_hash, slugify
-from feedsvc.storage import keys
+from feedsvc.storage import events, keys
 
-EVENTS_MAXLEN = 100_000
 _SEP = "\x1f"
 
 # Lua: no cjson encoding anywhere (Redis's cjson turns [] into {}); list fields are
 # joined with \31 instead.
-_UPSERT = """
+_UPSERT = (
+    events.LUA_APPEND
+    + """
 local all, names_key, versions, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local art_prefix, cat_prefix, link_prefix = ARGV[1], ARGV[2], ARGV[3]
 local id, link_key, doc, hash = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
@@ -128,11 +130,11 @@ for _, slug in ipairs(slugs) do
 end
 
 if status == 'new' then
-  redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*',
-    'id', id, 'slugs', table.concat(slugs, ','), 'pushable', pushable)
+  append_event(events, maxlen, id, table.concat(slugs, ','), pushable)
 end
 return {id, status}
 """
+)
 
 _LIST = """
 local index, art_prefix, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
@@ -256,7 +258,7 @@ class Store:
             article.source,
             "1" if pushable else "0",
             self.retention,
-            EVENTS_MAXLEN,
+            events.MAXLEN,
             len(article.categories),
             *article.categories,
             *article.slugs,

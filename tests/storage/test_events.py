@@ -1,0 +1,91 @@
+"""The new-article event stream (feedsvc/storage/events.py) on the real test Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from feedsvc.models import Article, stable_id
+from feedsvc.storage import keys
+from feedsvc.storage.events import EventStream, NewArticle, appended_at, entry_id_at
+from feedsvc.storage.store import Store
+
+NOW = datetime.now(UTC)
+
+
+def article(title: str, categories: tuple[str, ...] = ("KALTARA", "Bulungan")) -> Article:
+    link = f"https://www.jurnalkaltara.com/{title.lower()}/"
+    return Article(id=stable_id(link), title=title, link=link, categories=categories, published=NOW)
+
+
+def test_the_field_contract_round_trips() -> None:
+    event = NewArticle("abc", ("kaltara", "bulungan"), True)
+    assert event.fields() == {"id": "abc", "slugs": "kaltara,bulungan", "pushable": "1"}
+    assert NewArticle.from_fields(event.fields()) == event
+    assert NewArticle.from_fields({"id": "x", "slugs": "", "pushable": "0"}) == NewArticle(
+        "x", (), False
+    )
+    assert NewArticle.from_fields(None) is None  # an entry trimmed while pending
+    assert NewArticle.from_fields({"slugs": "a"}) is None
+
+
+def test_entry_ids_are_append_times() -> None:
+    when = datetime(2026, 11, 27, 1, 2, 3, 456000, tzinfo=UTC)
+    assert entry_id_at(when) == "1795741323456-0"
+    assert appended_at("1795741323456-7") == when
+
+
+async def test_the_store_appends_what_readers_get(redis: Redis, store: Store) -> None:
+    stream = EventStream(redis, "readers")
+    await stream.ensure_group(NOW - timedelta(hours=1))
+    post = article("Satu")
+    await store.upsert(post, pushable=True)
+    await store.upsert(article("Dua"), pushable=False)
+    await store.upsert(post, pushable=True)  # unchanged: no second event
+    entries = await stream.read_new("a", count=10, block_ms=10)
+    assert [e.event for e in entries] == [
+        NewArticle(post.id, ("kaltara", "bulungan"), True),
+        NewArticle(article("Dua").id, ("kaltara", "bulungan"), False),
+    ]
+    assert abs(entries[0].appended - datetime.now(UTC)) < timedelta(seconds=30)
+    assert await stream.read_new("b", count=10, block_ms=10) == []  # each entry to one reader
+
+
+async def test_a_group_starts_at_its_start_time(redis: Redis) -> None:
+    stream = EventStream(redis, "late")
+    await stream.append(NewArticle("old", (), True))
+    await asyncio.sleep(0.01)
+    await stream.ensure_group(datetime.now(UTC))
+    await stream.ensure_group(NOW)  # exists already: unchanged
+    await stream.append(NewArticle("new", (), True))
+    entries = await stream.read_new("a", count=10, block_ms=10)
+    assert [e.event.id for e in entries if e.event] == ["new"]
+
+
+async def test_pending_entries_are_read_again_claimed_handed_back_and_acked(
+    redis: Redis,
+) -> None:
+    stream = EventStream(redis, keys.TELEGRAM_GROUP)
+    assert await stream.pending_count() == 0  # no stream, no group yet
+    await stream.ensure_group(NOW - timedelta(hours=1))
+    first = await stream.append(NewArticle("one", ("kaltara",), True))
+    second = await stream.append(NewArticle("two", ("kaltara",), True))
+    await stream.read_new("dead", count=10, block_ms=10)
+    assert await stream.pending_count() == 2
+    assert [e.entry_id for e in await stream.read_own("dead", count=10)] == [first, second]
+    assert await stream.read_own("alive", count=10) == []
+    assert await stream.pending_of("dead", count=10) == [first, second]
+    # Just delivered: a claim that wants them idle for a second gets nothing yet.
+    assert await stream.claim("alive", [first, second], min_idle_ms=1000) == []
+    await stream.hand_back("dead", [first, second], idle_ms=3_600_000)
+    claimed = await stream.claim("alive", [first], min_idle_ms=1000)
+    assert [e.event.id for e in claimed if e.event] == ["one"]
+    assert await stream.claim("other", [first], min_idle_ms=1000) == []  # the first claim won
+    owners = {c.name: c.pending for c in await stream.consumers()}
+    assert owners == {"dead": 1, "alive": 1}
+    await stream.ack([first, second])
+    assert await stream.pending_count() == 0
+    await stream.forget_consumer("dead")
+    assert [c.name for c in await stream.consumers()] == ["alive"]
