@@ -23,12 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram import Bot
 
-from bot.app import build_application
-from bot.push import Pusher
+from bot.delivery.push import Pusher, push_bot
+from bot.ratelimit import RedisRateLimiter
 from bot.subscriptions import Subscriptions
 from feedsvc.config import RedisSettings, Settings, TelegramSettings
 from feedsvc.lifecycle import open_redis
 from feedsvc.models import Article, stable_id
+from feedsvc.storage.events import Entry, NewArticle, entry_id_at
 from feedsvc.storage.store import Store
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -65,7 +66,6 @@ async def baseline(fake: FakeTelegram, chats: int) -> float:
 
 async def pushes(fake: FakeTelegram, settings: Settings, redis, chats: int) -> tuple[int, float]:
     store = Store(redis)
-    application = build_application(settings, redis, store)
     subs = Subscriptions(redis)
     for chat in range(1, chats + 1):
         await subs.add(chat, ["kaltara"])
@@ -79,11 +79,12 @@ async def pushes(fake: FakeTelegram, settings: Settings, redis, chats: int) -> t
         summary="TANJUNG SELOR – ringkasan.",
     )
     await store.upsert(post)
-    event = {"id": post.id, "slugs": "kaltara", "pushable": "1"}
-    async with application:
-        pusher = Pusher(redis, store, subs, application.bot, settings.telegram)
+    entry = Entry(entry_id_at(datetime.now(UTC)), NewArticle(post.id, ("kaltara",), True))
+    limiter = RedisRateLimiter(redis, max_rate=settings.telegram.max_rate)
+    async with push_bot(settings.telegram, fake.base_url) as bot:
+        pusher = Pusher(redis, store, subs, bot, limiter, settings.telegram, owner="bench")
         start = time.perf_counter()
-        await pusher.handle(event)
+        await pusher.handle(entry)
         took = time.perf_counter() - start
     return len(fake.sent), took
 

@@ -1,9 +1,11 @@
 """The Telegram bot as one long-running task: commands in, pushes out.
 
 `run_bot` builds a python-telegram-bot Application around our Redis and store,
-starts it (long polling, or a webhook that web.py receives), runs the pusher
-beside it, and stops it all when cancelled. Telegram being unreachable at start
-is retried with backoff; a refused token disables the bot with one log line.
+starts it (long polling, or a webhook that web.py receives), runs push delivery
+beside it (bot/delivery/), and stops when `stop` is set (pushes drain first: what
+is on the wire finishes, the rest is handed back) or when cancelled. Telegram
+being unreachable at start is retried with backoff; a refused token disables the
+bot with one log line.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot import commands
+from bot.delivery.consumer import EventConsumer, consumer_name
+from bot.delivery.push import Pusher, push_bot
 from bot.polling import poll_while_leading
-from bot.push import Pusher
 from bot.ratelimit import RedisRateLimiter
 from bot.subscriptions import Subscriptions
 from feedsvc.config import Settings
@@ -66,24 +69,21 @@ def api_base(url: str) -> str:
 
 
 async def run_bot(
-    application: Application, settings: Settings, redis: Redis, metrics: Metrics | None = None
+    application: Application,
+    settings: Settings,
+    redis: Redis,
+    metrics: Metrics | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Run until cancelled, starting again after Telegram or a bug stopped it."""
+    """Run until `stop` is set or cancelled, starting again after Telegram or a bug
+    stopped it."""
+    stop = stop or asyncio.Event()
     wait = RETRY_START[0]
-    while True:
+    while not stop.is_set():
         try:
             async with _running(application, settings, redis):
                 wait = RETRY_START[0]  # started: a later failure starts its backoff afresh
-                services: commands.Services = application.bot_data["services"]
-                pusher = Pusher(
-                    redis,
-                    services.store,
-                    services.subscriptions,
-                    application.bot,
-                    settings.telegram,
-                    count=metrics.count_push if metrics else lambda outcome: None,
-                )
-                await pusher.run()
+                await deliver_pushes(application, settings, redis, metrics, stop)
         except InvalidToken:
             log.error("Telegram refused telegram.token; the bot stays off until it is fixed")
             return
@@ -91,8 +91,37 @@ async def run_bot(
             log.warning("Telegram bot cannot start (%s); retrying in %.0f s", exc, wait)
         except Exception:
             log.exception("Telegram bot stopped; restarting in %.0f s", wait)
-        await asyncio.sleep(wait)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
         wait = min(wait * 2, RETRY_START[1])
+
+
+async def deliver_pushes(
+    application: Application,
+    settings: Settings,
+    redis: Redis,
+    metrics: Metrics | None,
+    stop: asyncio.Event,
+) -> None:
+    """Push new posts until `stop` is set; then hand back what is not on the wire."""
+    services: commands.Services = application.bot_data["services"]
+    telegram = settings.telegram
+    base_url = api_base(telegram.api_base_url) if telegram.api_base_url else ""
+    name = consumer_name()
+    async with push_bot(telegram, base_url) as bot:
+        pusher = Pusher(
+            redis,
+            services.store,
+            services.subscriptions,
+            bot,
+            application.bot.rate_limiter,
+            telegram,
+            owner=name,
+            stop=stop,
+            count=metrics.count_push if metrics else lambda outcome: None,
+        )
+        window = telegram.max_push_age_hours
+        await EventConsumer(redis, pusher.handle, window_hours=window, stop=stop, name=name).run()
 
 
 @contextlib.asynccontextmanager

@@ -1,13 +1,22 @@
 """A Telegram rate limiter whose state lives in Redis, so every bot process shares it.
 
 Telegram allows about 30 messages/s overall, 1/s per chat and 20/min per group, and
-answers 429 (`RetryAfter`) past that. We keep strictly below: 28/s overall by default,
-1 s between messages to a private chat, 3 s to a group, supergroup or channel.
+answers 429 (`RetryAfter`) past that. We keep strictly below: 28/s overall by default
+(`telegram.max_rate`), and between two messages to one chat 1 s (private) or 3 s
+(group, supergroup, channel) plus a margin. Telegram counts by arrival time, and a
+request can reach it later than its slot (a busy machine, a slow connect) and so
+closer to the next one than the slots were; the margin absorbs that.
 
 Each scope (`all`, and the chat of the message) is a GCRA with no burst: its Redis key
 holds the time from which it is free again. One Lua script checks the overall and the
 chat scope together and either reserves both or neither, using Redis's clock so bot
-processes with skewed clocks agree. A 429 sets a pause key that every process obeys.
+processes with skewed clocks agree; a slot is only ever granted for now, never for
+later. A 429 sets a pause key that every process obeys. Within one process, senders
+take turns asking (a lock), so a fan-out asks Redis about once per slot, not once
+per waiting sender.
+
+Every send enters the limiter once: commands through python-telegram-bot (this is
+its `BaseRateLimiter`), pushes through `acquire` right before their request leaves.
 """
 
 from __future__ import annotations
@@ -16,19 +25,20 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.delivery.outcomes import retry_seconds
 from feedsvc.storage import keys
 
 log = logging.getLogger(__name__)
 
-PRIVATE_INTERVAL = 1.0  # seconds between messages to one private chat
-GROUP_INTERVAL = 3.0  # groups, supergroups and channels: 20 a minute
+JITTER_MARGIN = 0.15  # share of a chat's interval kept free for late arrivals
+PRIVATE_INTERVAL = 1.0 * (1 + JITTER_MARGIN)  # seconds between messages to one private chat
+GROUP_INTERVAL = 3.0 * (1 + JITTER_MARGIN)  # groups, supergroups and channels: 20 a minute
 KEY_SLACK_MS = 1000  # a rate key outlives its state by this much, then goes away
 
 # Methods that put something into a chat. Everything else (getUpdates, getMe,
@@ -39,25 +49,26 @@ UNLIMITED = frozenset({"sendChatAction"})  # a typing indicator is no message
 # KEYS[1]: the pause key; KEYS[2..n]: one rate key per scope, holding the time (ms)
 # from which that scope is free. ARGV[i]: the interval (ms) of KEYS[i + 1];
 # ARGV[n]: how long a key outlives its state (ms).
-# Returns 0 when a slot was reserved in every scope, else the ms to wait.
+# Returns {0, 0} when a slot was reserved in every scope, else the ms to wait for the
+# overall scope (or a pause) and for the chat's.
 _ACQUIRE = """
 local pause = redis.call('PTTL', KEYS[1])
-if pause > 0 then return pause end
+if pause > 0 then return {pause, 0} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local wait = 0
+local waits = {0, 0}
 for i = 2, #KEYS do
   local free = tonumber(redis.call('GET', KEYS[i]) or 0)
-  wait = math.max(wait, free - now)
+  waits[i - 1] = math.max(0, math.ceil(free - now))
 end
-if wait > 0 then return math.ceil(wait) end
+if waits[1] > 0 or waits[2] > 0 then return waits end
 local slack = tonumber(ARGV[#KEYS])
 for i = 2, #KEYS do
   local interval = tonumber(ARGV[i - 1])
   local ttl = math.ceil(interval + slack)
   redis.call('SET', KEYS[i], string.format('%.3f', now + interval), 'PX', ttl)
 end
-return 0
+return {0, 0}
 """
 
 # Pause for ARGV[1] ms from now, unless a pause already lasts longer.
@@ -73,14 +84,10 @@ Callback = Callable[..., Coroutine[Any, Any, Result]]
 ChatId = int | str
 
 
-# `rate_limit_args=RESERVED`: the caller already holds this send's slot (from `acquire`).
-RESERVED = -1
-
-
 class RedisRateLimiter(BaseRateLimiter[int]):
     """Throttles sending methods across processes.
 
-    `rate_limit_args` overrides max_retries for one call, or is RESERVED.
+    `rate_limit_args` overrides max_retries for one call.
     """
 
     def __init__(self, redis: Redis, *, max_rate: float = 28, max_retries: int = 3) -> None:
@@ -91,6 +98,7 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         self.max_retries = max_retries
         self._acquire = redis.register_script(_ACQUIRE)
         self._pause = redis.register_script(_PAUSE)
+        self._turn = asyncio.Lock()  # one sender of this process asks Redis at a time
 
     async def initialize(self) -> None:
         """Nothing to do: the caller owns the Redis client."""
@@ -110,13 +118,10 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         if not is_sending(endpoint):
             return await callback(*args, **kwargs)
         chat_id = parse_chat(data.get("chat_id"))
-        reserved = rate_limit_args == RESERVED
-        retries = self.max_retries if rate_limit_args in (None, RESERVED) else rate_limit_args
+        retries = self.max_retries if rate_limit_args is None else rate_limit_args
         attempt = 0
         while True:
-            if not reserved:
-                await self.acquire(chat_id)  # also waits out a pause
-            reserved = False  # a retry waits for a slot of its own
+            await self.acquire(chat_id)  # also waits out a pause
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -127,23 +132,38 @@ class RedisRateLimiter(BaseRateLimiter[int]):
                 log.warning("Telegram asked to wait %.1f s (chat %s); pausing sends", wait, chat_id)
                 await self.pause(wait)
 
-    async def acquire(self, chat_id: ChatId | None) -> None:
-        """Wait until one message to `chat_id` may go out, and reserve its slot."""
-        while True:
-            wait = await self.try_acquire(chat_id)
-            if wait <= 0:
-                return
-            await asyncio.sleep(wait)
+    async def acquire(self, chat_id: ChatId | None, stop: asyncio.Event | None = None) -> bool:
+        """Wait until one message to `chat_id` may go out now, and reserve its slot.
+
+        False, with nothing reserved, when `stop` was set first.
+        """
+        while stop is None or not stop.is_set():
+            async with self._turn:
+                wait_all, wait_chat = await self._try(chat_id)
+                if wait_all <= 0 and wait_chat <= 0:
+                    return True
+                # The overall scope (or a pause) holds every sender of this process
+                # alike: wait for it in turn. A busy chat holds only its own sender.
+                if wait_all >= wait_chat:
+                    if not await _sleep(wait_all, stop):
+                        return False
+                    continue
+            if not await _sleep(wait_chat, stop):
+                return False
+        return False
 
     async def try_acquire(self, chat_id: ChatId | None) -> float:
         """Reserve a slot now and return 0, or reserve nothing and return seconds to wait."""
+        return max(await self._try(chat_id))
+
+    async def _try(self, chat_id: ChatId | None) -> tuple[float, float]:
         scopes = [(keys.rate("all"), self.interval)]
         if chat_id is not None:
             scopes.append((keys.rate(chat_id), chat_interval(chat_id)))
         script_keys = [keys.TELEGRAM_PAUSE, *(key for key, _ in scopes)]
         args = [*(interval * 1000 for _, interval in scopes), KEY_SLACK_MS]
-        wait_ms = await self._acquire(keys=script_keys, args=args)
-        return int(wait_ms) / 1000
+        wait_all, wait_chat = await self._acquire(keys=script_keys, args=args)
+        return int(wait_all) / 1000, int(wait_chat) / 1000
 
     async def pause(self, seconds: float) -> None:
         """Make every process hold its sends for `seconds`, unless a longer pause is on."""
@@ -172,10 +192,16 @@ def chat_interval(chat_id: ChatId) -> float:
     return PRIVATE_INTERVAL if is_private else GROUP_INTERVAL
 
 
-def retry_seconds(exc: RetryAfter) -> float:
-    # PTB >= 22.2 keeps a timedelta in `_retry_after` and its public `retry_after` warns
-    # (PTBDeprecationWarning) unless PTB_TIMEDELTA is set; earlier v22 has an int there.
-    value = getattr(exc, "_retry_after", None)
-    if value is None:
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+async def _sleep(seconds: float, stop: asyncio.Event | None) -> bool:
+    """Sleep, or return False as soon as `stop` is set."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return True
+    if stop.is_set():
+        return False
+    try:
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    except TimeoutError:
+        return True
+    return False

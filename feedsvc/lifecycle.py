@@ -36,6 +36,7 @@ from feedsvc.storage.store import Store
 
 log = logging.getLogger(__name__)
 REDIS_CONNECT_TIMEOUT = 10.0
+DRAIN_RESERVE = 3.0  # seconds of the shutdown timeout kept for the parts stopped after the bot
 
 
 class StartupError(Exception):
@@ -194,11 +195,19 @@ async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     application = build_application(settings, app[appkeys.REDIS], app[appkeys.STORE])
     app[appkeys.BOT] = application
-    metrics = app[appkeys.METRICS]
-    task = asyncio.create_task(run_bot(application, settings, app[appkeys.REDIS], metrics))
+    metrics, shutdown = app[appkeys.METRICS], app[appkeys.SHUTDOWN]
+    task = asyncio.create_task(
+        run_bot(application, settings, app[appkeys.REDIS], metrics, stop=shutdown.event)
+    )
     try:
         yield
     finally:
+        # Pushes drain: sends on the wire finish, the rest is handed back to the next
+        # process; what still runs when the budget is spent is cancelled.
+        shutdown.begin()
+        budget = max(0.0, shutdown.time_left() - min(DRAIN_RESERVE, shutdown.timeout / 4))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), budget)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

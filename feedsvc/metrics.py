@@ -54,8 +54,9 @@ class Metrics:
         )
         self.pushes = Counter(
             "feedsvc_telegram_pushes",
-            "Telegram pushes sent by this process, by outcome (sent, refused, moved, gone, "
-            "failed, unknown, retry)",
+            "Telegram pushes by this process, by outcome: sent, refused, moved, gone, failed, "
+            "in_doubt (a timeout after the request left: not resent), retry (not sent, tried "
+            "again)",
             ["outcome"],
             registry=r,
         )

@@ -33,7 +33,8 @@ overall and the per-chat keys at once, and fan-out unions subscriber sets):
 |---|---|---|
 | `feedsvc:{tg}:subs:<slug>` | set | chat ids subscribed to a category |
 | `feedsvc:{tg}:chat:<chat id>` | set | category slugs one chat subscribes to |
-| `feedsvc:{tg}:sent:<article id>` | hash | chat id -> `sending` or `sent`; expires after a week |
+| `feedsvc:{tg}:sent:<article id>` | hash | delivery ledger: chat -> claim or outcome (a week) |
+| `feedsvc:{tg}:consumer:<name>` | string | lease of an event-reading bot process |
 | `feedsvc:{tg}:rate:<scope>` | string | rate limiter state of `all` or of one chat |
 | `feedsvc:{tg}:poller` | string | token of the bot process that long-polls Telegram (a lease) |
 | `feedsvc:{tg}:pause` | string | set while Telegram has asked us to wait (a 429); expires with it |
@@ -103,6 +104,10 @@ def chat_subscriptions(chat_id: int | str) -> str:
 
 def sent(article_id: str) -> str:
     return f"{TELEGRAM}sent:{article_id}"
+
+
+def consumer_lease(name: str) -> str:
+    return f"{TELEGRAM}consumer:{name}"
 
 
 def rate(scope: int | str) -> str:

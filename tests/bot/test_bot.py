@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import logging
 import os
 import signal
@@ -16,8 +15,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from aiohttp import web
@@ -25,21 +24,15 @@ from redis.asyncio import Redis
 
 from bot import messages
 from bot.app import api_base, build_application, run_bot
-from bot.push import Pusher
 from bot.subscriptions import Subscriptions
 from bot.webhook import SECRET_HEADER
 from feedsvc import appkeys
 from feedsvc.app import make_app
-from feedsvc.config import Settings, TelegramSettings
+from feedsvc.config import Settings
 from feedsvc.logs import setup_logging
-from feedsvc.models import Article, stable_id
-from feedsvc.storage import keys
 from feedsvc.storage.store import Store
+from tests.bot.helpers import ADMIN, NOW, READER, article, ask, not_, until
 from tests.fakes.telegram_api import FakeTelegram
-
-ADMIN = 4242
-READER = 1001
-NOW = datetime.now(UTC)
 
 # The seed article's "Recent Posts": title, lead, age.
 RECENT = [
@@ -71,97 +64,6 @@ RECENT = [
         timedelta(days=21),
     ),
 ]
-
-
-def article(
-    title: str,
-    *,
-    categories: tuple[str, ...] = ("KALTARA",),
-    age: timedelta = timedelta(minutes=5),
-    summary: str = "TANJUNG SELOR – Ringkasan berita.",
-    author: str = "Wira",
-) -> Article:
-    link = "https://www.jurnalkaltara.com/" + title.lower().replace(" ", "-")[:60] + "/"
-    return Article(
-        id=stable_id(link),
-        title=title,
-        link=link,
-        categories=categories,
-        published=NOW - age,
-        author=author,
-        summary=summary,
-        content=f"<p>{summary}</p>",
-        source="test",
-    )
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-def bot_settings(settings: Settings, telegram: FakeTelegram) -> Settings:
-    return dataclasses.replace(
-        settings,
-        telegram=TelegramSettings(
-            token=telegram.token,
-            api_base_url=telegram.base_url,
-            channels=("@kaltara_news",),
-            admins=(ADMIN,),
-        ),
-    )
-
-
-@pytest.fixture
-async def running(
-    bot_settings: Settings, redis: Redis, store: Store, telegram: FakeTelegram
-) -> AsyncIterator[None]:
-    """The whole bot (commands and pushes) running as `feedsvc bot` runs it."""
-    application = build_application(bot_settings, redis, store)
-    task = asyncio.create_task(run_bot(application, bot_settings, redis))
-    await until(lambda: application.running and telegram.calls_to("getUpdates"))
-    await until(lambda: _group_exists(redis))
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
-async def _group_exists(redis: Redis) -> bool:
-    try:
-        groups = await redis.xinfo_groups(keys.EVENTS)
-    except Exception:
-        return False
-    return any(g["name"] == keys.TELEGRAM_GROUP for g in groups)
-
-
-async def _nothing_pending(redis: Redis) -> bool:
-    return (await redis.xpending(keys.EVENTS, keys.TELEGRAM_GROUP))["pending"] == 0
-
-
-async def until(check: Callable[[], object]) -> None:
-    """Wait for what the bot does in the background; `check` may return an awaitable."""
-    async with asyncio.timeout(10):
-        while True:
-            result = check()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(0.02)
-
-
-async def _not(result: Awaitable[object]) -> bool:
-    return not await result
-
-
-async def ask(telegram: FakeTelegram, chat_id: int, text: str, **kwargs) -> str:
-    """Send a command and return the bot's reply."""
-    before = len(telegram.sent)
-    telegram.command(chat_id, text, **kwargs)
-    sent = await telegram.wait_sent(before + 1)
-    return sent[before].text
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -320,77 +222,6 @@ async def test_an_edited_command_is_not_answered_again(telegram, running) -> Non
 # --- pushes ------------------------------------------------------------------------------
 
 
-async def test_new_post_is_pushed_once_to_subscribers_and_channels(
-    telegram, redis: Redis, store: Store, running
-) -> None:
-    await Subscriptions(redis).add(READER, ["kaltara"])
-    await Subscriptions(redis).add(2002, ["bulungan"])
-    post = article("Pemprov Kaltara Intensif Dampingi Kabupaten/Kota", author="Wira")
-    await store.upsert(post, pushable=True)
-    sent = await telegram.wait_sent(2)
-    assert {m.chat_id for m in sent} == {READER, "@kaltara_news"}
-    text = sent[0].text
-    assert f'<a href="{post.link}">' in text and post.title in text
-    assert "Ringkasan berita" in text and "KALTARA" in text and "Wira" in text
-    assert "WITA" in text and "Baca selengkapnya" in text
-    await store.upsert(post, pushable=True)  # unchanged: no new event
-    await asyncio.sleep(0.5)
-    assert len(telegram.sent) == 2
-
-
-async def test_not_pushable_and_old_posts_are_not_pushed(
-    telegram, redis: Redis, store: Store, running
-) -> None:
-    await Subscriptions(redis).add(READER, ["kaltara"])
-    await store.upsert(article("Dari poll pertama"), pushable=False)
-    await store.upsert(article("Sudah lama", age=timedelta(hours=30)), pushable=True)
-    await store.upsert(article("Baru"), pushable=True)
-    sent = await telegram.wait_sent(2)
-    await asyncio.sleep(0.5)
-    assert [m.text.count("Baru") for m in telegram.sent] == [1, 1]
-    assert all("Dari poll pertama" not in m.text and "Sudah lama" not in m.text for m in sent)
-
-
-async def test_subscription_to_everything(telegram, redis: Redis, store: Store, running) -> None:
-    await ask(telegram, READER, "/langganan semua")
-    await store.upsert(article("Olahraga", categories=("Olahraga",)), pushable=True)
-    sent = await telegram.wait_sent(2)
-    assert "Olahraga" in sent[-1].text and sent[-1].chat_id == READER
-
-
-async def test_a_blocked_bot_unsubscribes_the_chat(
-    telegram, redis: Redis, store: Store, running
-) -> None:
-    subs = Subscriptions(redis)
-    await subs.add(READER, ["kaltara"])
-    telegram.fail(READER, "blocked", times=-1)
-    await store.upsert(article("Satu"), pushable=True)
-    await telegram.wait_sent(1)  # the channel's
-    await until(lambda: _not(subs.of_chat(READER)))
-    assert telegram.sent_to(READER) == []
-
-
-async def test_a_migrated_group_is_followed(telegram, redis: Redis, store: Store, running) -> None:
-    subs = Subscriptions(redis)
-    await subs.add(-555, ["kaltara"])
-    telegram.fail(-555, "migrated", migrate_to=-1000555)
-    await store.upsert(article("Satu"), pushable=True)
-    await until(lambda: telegram.sent_to(-1000555))
-    assert await subs.of_chat(-1000555) == {"kaltara"}
-    assert await subs.of_chat(-555) == set()
-
-
-async def test_a_429_is_waited_out_and_sent_once(
-    telegram, redis: Redis, store: Store, running
-) -> None:
-    await Subscriptions(redis).add(READER, ["kaltara"])
-    telegram.fail(READER, "flood", retry_after=1)
-    await store.upsert(article("Satu"), pushable=True)
-    await until(lambda: telegram.sent_to(READER))
-    tries = [p for p in telegram.calls_to("sendMessage") if p["chat_id"] == READER]
-    assert len(tries) == 2 and len(telegram.sent_to(READER)) == 1
-
-
 async def test_group_migration_message_moves_subscriptions(telegram, redis: Redis, running) -> None:
     subs = Subscriptions(redis)
     await subs.add(-777, ["kaltara"])
@@ -424,75 +255,10 @@ async def test_removed_from_a_group_unsubscribes(telegram, redis: Redis, running
             }
         }
     )
-    await until(lambda: _not(subs.of_chat(-888)))
+    await until(lambda: not_(subs.of_chat(-888)))
 
 
 # --- exactly once, across restarts and crashes --------------------------------------------
-
-
-def pusher(application_bot, redis: Redis, store: Store, settings: Settings) -> Pusher:
-    return Pusher(redis, store, Subscriptions(redis), application_bot, settings.telegram)
-
-
-async def test_an_event_handled_twice_sends_once(
-    telegram, bot_settings: Settings, redis: Redis, store: Store
-) -> None:
-    """A crash after sending but before the acknowledgement: the next process skips it."""
-    application = build_application(bot_settings, redis, store)
-    async with application:
-        await Subscriptions(redis).add(READER, ["kaltara"])
-        post = article("Satu")
-        await store.upsert(post, pushable=True)
-        event = {"id": post.id, "slugs": "kaltara", "pushable": "1"}
-        first = pusher(application.bot, redis, store, bot_settings)
-        second = pusher(application.bot, redis, store, bot_settings)
-        assert await first.handle(event)
-        assert await second.handle(event)
-        assert len(telegram.sent_to(READER)) == 1
-        assert len(telegram.sent_to("@kaltara_news")) == 1
-
-
-async def test_pending_events_of_a_dead_process_are_claimed(
-    telegram, bot_settings: Settings, redis: Redis, store: Store, monkeypatch
-) -> None:
-    monkeypatch.setattr("bot.push.RECLAIM_IDLE_MS", 2000)  # long enough for a loaded CI machine
-    application = build_application(bot_settings, redis, store)
-    async with application:
-        await Subscriptions(redis).add(READER, ["kaltara"])
-        dead = Pusher(
-            redis, store, Subscriptions(redis), application.bot, bot_settings.telegram, "dead"
-        )
-        await dead.ensure_group()
-        await store.upsert(article("Satu"), pushable=True)
-        # The dead process read the event and died before handling it.
-        await redis.xreadgroup(keys.TELEGRAM_GROUP, "dead", {keys.EVENTS: ">"}, count=10)
-        alive = Pusher(
-            redis, store, Subscriptions(redis), application.bot, bot_settings.telegram, "alive"
-        )
-        assert await alive.step(block_ms=10) == 0  # not idle long enough yet
-        await asyncio.sleep(2.1)
-        assert await alive.step(block_ms=10) == 1
-        assert len(telegram.sent_to(READER)) == 1
-        pending = await redis.xpending(keys.EVENTS, keys.TELEGRAM_GROUP)
-        assert pending["pending"] == 0
-
-
-async def test_a_failed_connection_is_retried_later(
-    bot_settings: Settings, redis: Redis, store: Store
-) -> None:
-    """Telegram unreachable: nothing was sent, so the claim is dropped and the event stays."""
-    unreachable = dataclasses.replace(
-        bot_settings,
-        telegram=dataclasses.replace(bot_settings.telegram, api_base_url="http://127.0.0.1:9/bot"),
-    )
-    application = build_application(unreachable, redis, store)
-    await Subscriptions(redis).add(READER, ["kaltara"])
-    post = article("Satu")
-    await store.upsert(post, pushable=True)
-    p = pusher(application.bot, redis, store, unreachable)
-    event = {"id": post.id, "slugs": "kaltara", "pushable": "1"}
-    assert await p.handle(event) is False
-    assert await redis.hgetall(keys.sent(post.id)) == {}
 
 
 # --- start-up and secrets ----------------------------------------------------------------
@@ -518,7 +284,7 @@ async def test_token_never_reaches_the_log(
     task = asyncio.create_task(run_bot(application, bot_settings, redis))
     await store.upsert(article("Satu"), pushable=True)
     await telegram.wait_sent(1)
-    await until(lambda: _not(Subscriptions(redis).of_chat(READER)))
+    await until(lambda: not_(Subscriptions(redis).of_chat(READER)))
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     logged = capsys.readouterr().err
@@ -752,76 +518,6 @@ async def test_a_group_subscribes_when_telegram_cannot_name_its_admins(
     monkeypatch.setattr(telegram, "_m_getchatmember", unknown_method)
     reply = await ask(telegram, -100999, "/langganan", user_id=5, chat_type="supergroup")
     assert "Berlangganan: KALTARA" in reply
-
-
-async def test_metrics_count_pushes_and_subscriptions(
-    telegram, bot_settings: Settings, redis: Redis, store: Store, aiohttp_client
-) -> None:
-    client = await aiohttp_client(make_app(bot_settings, ("web", "bot")))
-    await until(lambda: client.app[appkeys.BOT].running and _group_exists(redis))
-    await Subscriptions(redis).add(READER, ["kaltara"])
-    await Subscriptions(redis).add(READER + 1, ["kaltara", "bulungan"])
-    await store.upsert(article("Satu"), pushable=True)
-    await telegram.wait_sent(3)  # two chats and the channel
-    await until(lambda: _nothing_pending(redis))  # the event is acknowledged
-    text = await (await client.get("/metrics")).text()
-    assert 'feedsvc_telegram_pushes_total{outcome="sent"} 3.0' in text
-    assert 'feedsvc_telegram_subscriptions{category="kaltara"} 2.0' in text
-    assert 'feedsvc_telegram_subscriptions{category="bulungan"} 1.0' in text
-    assert "feedsvc_telegram_pushes_pending 0.0" in text
-
-
-async def test_pushes_go_on_after_redis_lost_the_stream(
-    telegram, redis: Redis, store: Store, running
-) -> None:
-    """A flushed Redis (or a new one without persistence) loses the consumer group."""
-    await redis.flushdb()
-    await Subscriptions(redis).add(READER, ["kaltara"])
-    await until(lambda: _group_exists(redis))
-    await store.upsert(article("Sesudah"), pushable=True)
-    await until(lambda: telegram.sent_to(READER))
-
-
-async def test_a_post_in_two_subscribed_categories_is_pushed_once(
-    telegram, redis: Redis, store: Store, running
-) -> None:
-    await Subscriptions(redis).add(READER, ["kaltara", "bulungan", "all"])
-    await store.upsert(article("Dua kategori", categories=("KALTARA", "Bulungan")), pushable=True)
-    await telegram.wait_sent(2)  # the reader's and the channel's
-    await asyncio.sleep(0.5)
-    assert len(telegram.sent_to(READER)) == 1
-    assert "KALTARA, Bulungan" in telegram.sent_to(READER)[0].text
-
-
-async def test_a_crash_mid_fan_out_loses_only_what_was_on_the_wire(
-    telegram, bot_settings: Settings, redis: Redis, store: Store
-) -> None:
-    """Sends waiting for their rate-limit turn hold no claim, so the next process sends them."""
-    slow = dataclasses.replace(
-        bot_settings,
-        telegram=dataclasses.replace(bot_settings.telegram, max_rate=4, channels=()),
-    )
-    chats = list(range(2001, 2011))
-    for chat in chats:
-        await Subscriptions(redis).add(chat, ["kaltara"])
-    post = article("Satu")
-    await store.upsert(post)
-    event = {"id": post.id, "slugs": "kaltara", "pushable": "1"}
-    async with build_application(slow, redis, store) as application:
-        first = pusher(application.bot, redis, store, slow)
-        crashed = asyncio.create_task(first.handle(event))
-        await until(lambda: len(telegram.sent) >= 3)
-        crashed.cancel()  # the process dies mid-fan-out
-        await asyncio.gather(crashed, return_exceptions=True)
-        claims = await redis.hgetall(keys.sent(post.id))
-        assert len(claims) <= len(telegram.sent) + 1, "only the send on the wire is unsure"
-        assert await pusher(application.bot, redis, store, slow).handle(event)
-    delivered = [m.chat_id for m in telegram.sent]
-    assert len(delivered) == len(set(delivered)), "nothing twice"
-    unsure = [
-        c for c, state in (await redis.hgetall(keys.sent(post.id))).items() if state == "sending"
-    ]
-    assert len(delivered) + len(unsure) == len(chats)
 
 
 def test_feedsvc_bot_without_a_token_says_so(tmp_path) -> None:

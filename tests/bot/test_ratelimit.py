@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from telegram.error import NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit import RESERVED, RedisRateLimiter
+from bot.ratelimit import GROUP_INTERVAL, PRIVATE_INTERVAL, RedisRateLimiter
 from feedsvc.storage import keys
 from feedsvc.storage.connection import client_from_url
 
@@ -89,11 +89,14 @@ async def test_other_chats_are_not_held_up(redis: Redis) -> None:
 async def test_intervals_per_chat_kind(redis: Redis) -> None:
     # Read the wait the script returns instead of sleeping through 3 s intervals.
     limiter = RedisRateLimiter(redis, max_rate=1000)
-    for chat_id, interval in [(42, 1.0), (-100123, 3.0), ("@kaltara_news", 3.0), (-77, 3.0)]:
+    private, group = PRIVATE_INTERVAL, GROUP_INTERVAL
+    assert 1.0 < private < 1.5 and 3.0 < group < 4.5  # Telegram's 1 s and 3 s, and a margin
+    kinds = [(42, private), (-100123, group), ("@kaltara_news", group), (-77, group)]
+    for chat_id, interval in kinds:
         assert await limiter.try_acquire(chat_id) == 0
         await asyncio.sleep(0.01)  # past the overall interval of 1 ms
         wait = await limiter.try_acquire(chat_id)
-        assert interval - 0.5 < wait <= interval  # 1 s and 3 s stay apart; slack for load
+        assert interval - 0.5 < wait <= interval + 0.001  # apart; slack for load
         ttl = await redis.pttl(keys.rate(chat_id))
         assert interval * 1000 < ttl <= interval * 1000 + 1000  # idle chats leave no key
     # A numeric string is the same chat as the int.
@@ -194,12 +197,29 @@ async def test_other_errors_propagate(redis: Redis, error: Exception) -> None:
     assert not await redis.exists(keys.TELEGRAM_PAUSE)
 
 
-async def test_a_reserved_send_does_not_wait_for_a_second_slot(redis: Redis) -> None:
+async def test_a_stop_ends_the_wait_and_reserves_nothing(redis: Redis) -> None:
     limiter = RedisRateLimiter(redis)
-    calls = Recorder(flood(1))
+    assert await limiter.acquire(42)
+    stop = asyncio.Event()
+    waiting = asyncio.create_task(limiter.acquire(42, stop))  # the chat's next slot is 1 s off
+    await asyncio.sleep(0.1)
+    stop.set()
+    assert await asyncio.wait_for(waiting, 0.5) is False
+    assert await limiter.acquire(43, stop) is False  # stopped: no slot even when one is free
+    assert not await redis.exists(keys.rate(43))
+
+
+async def test_senders_of_one_process_take_turns_asking_redis(redis: Redis) -> None:
+    """A fan-out asks Redis about once per slot, not once per waiting sender per slot."""
+    limiter = RedisRateLimiter(redis, max_rate=20)
+    before = await _script_calls(redis)
     start = time.monotonic()
-    await limiter.acquire(42)  # the caller takes the slot itself, then sends
-    assert await send(limiter, calls, 42, rate_limit_args=RESERVED) is True
-    assert calls.times[0] - start < 0.5, "the reserved attempt went at once"
-    # The retry after the 429 waited for the pause and a slot of its own.
-    assert calls.times[1] - calls.times[0] >= 0.9
+    await asyncio.gather(*(limiter.acquire(5000 + i) for i in range(20)))
+    assert time.monotonic() - start >= 0.9  # 20 slots at 20/s
+    asked = await _script_calls(redis) - before
+    assert asked < 20 * 3, f"{asked} acquire scripts for 20 slots"
+
+
+async def _script_calls(redis: Redis) -> int:
+    stats = await redis.info("commandstats")
+    return sum(v["calls"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))

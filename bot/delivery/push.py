@@ -1,0 +1,266 @@
+"""One event's fan-out, and the send path every push takes.
+
+In: a new-article event (its article, pushable or not as ingest decided). Out:
+one message per recipient (subscribed chats and configured channels), each
+recorded in the ledger.
+
+The send path (`Pusher.deliver`) is the one place where a push is decided and
+done, in this order:
+1. skip a chat the ledger already has (sent, or claimed by another try);
+2. wait for the chat's rate-limit slot (the limiter is entered once per send);
+3. claim the chat in the ledger, now that its request is about to leave;
+4. compose the message (`compose`: which method, which arguments) and send it;
+5. act on `outcomes.after_send`: record, or give the claim back and retry after a
+   backoff (keeping the chat's pacing: each try takes a slot of its own), or
+   follow a migrated group.
+
+Pushes go through a Bot of their own with no PTB rate limiter, whose connection
+pool has a connection for every send that may be under way: nothing queues
+between the claim and the wire. Redis away pauses each send where it is and
+resumes it; a claim whose outcome could not be recorded yet is kept in memory
+until Redis is back. A stop (`stop` set) lets requests on the wire finish and
+leaves every unclaimed send for the next process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
+
+from bot import messages
+from bot.delivery import outcomes
+from bot.delivery.ledger import Ledger, Record
+from bot.delivery.outcomes import Action, Step
+from bot.ratelimit import RedisRateLimiter, parse_chat
+from bot.subscriptions import Subscriptions
+from feedsvc.config import TelegramSettings
+from feedsvc.models import Article, slugify
+from feedsvc.storage.events import Entry
+from feedsvc.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+CONCURRENT_SENDS = 32  # the rate limiter sets the pace; this bounds sends under way
+REDIS_RETRY = 1.0  # seconds between tries while Redis is away
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message as it will be sent: the Bot method and its arguments."""
+
+    method: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    async def send(self, bot: Bot) -> Any:
+        return await getattr(bot, self.method)(**self.kwargs)
+
+
+def compose(article: Article, chat: str) -> Outgoing:
+    """The push of `article` to `chat`."""
+    return Outgoing(
+        "send_message",
+        {"chat_id": parse_chat(chat), "text": messages.push(article), "parse_mode": ParseMode.HTML},
+    )
+
+
+def push_bot(telegram: TelegramSettings, base_url: str = "") -> Bot:
+    """The Bot pushes go through: no PTB rate limiter, a connection per send under way."""
+    request = HTTPXRequest(connection_pool_size=CONCURRENT_SENDS)
+    kwargs = {"base_url": base_url} if base_url else {}
+    return Bot(telegram.token, request=request, **kwargs)
+
+
+class _Stopped(Exception):
+    """The process is stopping: leave this send for the next one."""
+
+
+class Pusher:
+    def __init__(
+        self,
+        redis: Redis,
+        store: Store,
+        subscriptions: Subscriptions,
+        bot: Bot,
+        limiter: RedisRateLimiter,
+        telegram: TelegramSettings,
+        *,
+        owner: str,
+        stop: asyncio.Event | None = None,
+        count: Callable[[str], None] = lambda outcome: None,
+    ) -> None:
+        self.store = store
+        self.subscriptions = subscriptions
+        self.bot = bot
+        self.limiter = limiter
+        self.ledger = Ledger(redis, owner)
+        self.channels = [str(c) for c in telegram.channels]
+        self.channel_slugs = {slugify(name) for name in telegram.push_categories}
+        self.max_age_hours = telegram.max_push_age_hours
+        self.stop = stop or asyncio.Event()
+        self.count = count  # each send's outcome, for /metrics
+        self._sends = asyncio.Semaphore(CONCURRENT_SENDS)
+        self._redis_down_since: float | None = None
+
+    async def handle(self, entry: Entry) -> bool:
+        """Push one event to every recipient; False when stopped before all were done."""
+        event = entry.event
+        if event is None or not event.pushable:
+            return True
+        if outcomes.too_late(entry.appended, datetime.now(UTC), self.max_age_hours):
+            log.info("not pushing %s: it waited longer than the push window", event.id)
+            return True
+        article = await self.store.get(event.id)
+        if article is None:  # trimmed by retention before we got to it
+            return True
+        chats = await self.recipients(event.slugs)
+        done = await asyncio.gather(*(self._deliver_bounded(article, chat) for chat in chats))
+        return all(done)
+
+    async def recipients(self, slugs: Iterable[str]) -> list[str]:
+        slugs = list(slugs)
+        chats = await self.subscriptions.chats_for(slugs)
+        if self.channel_slugs.intersection(slugs):
+            chats.update(self.channels)
+        return sorted(chats)
+
+    async def _deliver_bounded(self, article: Article, chat: str) -> bool:
+        async with self._sends:
+            return await self.deliver(article, chat)
+
+    async def deliver(self, article: Article, chat: str) -> bool:
+        """Send `article` to `chat` once; True when the chat is done (now or before),
+        False when the process began stopping before its request left."""
+        try:
+            await self._deliver(article, chat)
+        except _Stopped:
+            return False
+        return True
+
+    async def _deliver(self, article: Article, chat: str) -> None:
+        attempt = 0
+        while True:
+            claim = await self._claim(article.id, chat)
+            if claim is None:
+                return  # claimed or done by another try
+            outgoing = compose(article, chat)
+            message, error = None, None
+            try:
+                message = await outgoing.send(self.bot)
+            except TelegramError as exc:
+                error = exc
+            except Exception as exc:  # a bug of ours: in doubt, never resent
+                log.exception("chat %s: push of %s failed", chat, article.id)
+                error = exc
+            step = outcomes.after_send(error, attempt, random.random())
+            if step.action in (Action.RETRY, Action.STOP):
+                await self._until_redis(partial(self.ledger.release, article.id, chat, claim))
+                if step.action is Action.STOP:
+                    raise error  # type: ignore[misc]  # the token is refused: the bot stops
+                self.count("retry")
+                await self._wait_to_retry(chat, step)
+                attempt += 1
+                continue
+            await self._finish(article, chat, step, message)
+            return
+
+    async def _claim(self, article_id: str, chat: str) -> Record | None:
+        """Wait for the chat's rate-limit slot, then claim it: the request leaves next.
+
+        None when the ledger has the chat already; raises _Stopped when stopping first.
+        """
+        mine = self.ledger.new_claim()
+        while not self.stop.is_set():
+            try:
+                held = await self.ledger.get(article_id, chat)
+                if held is not None and held != mine:
+                    return None
+                if not await self.limiter.acquire(parse_chat(chat), self.stop):
+                    break
+                claimed = await self.ledger.claim(article_id, chat, mine)
+            except RedisError as exc:
+                await self._redis_away(exc)
+                continue
+            self._redis_back()
+            return mine if claimed else None
+        raise _Stopped
+
+    async def _finish(self, article: Article, chat: str, step: Step, message: Any) -> None:
+        """Record what happened (Redis or not) and act on it."""
+        if step is outcomes.SENT:
+            record = Record("sent", str(getattr(message, "message_id", "")))
+        elif step.action is Action.FOLLOW:
+            record = Record("moved", str(step.new_chat))
+        else:
+            record = Record(step.outcome)
+        await self._until_redis(partial(self.ledger.record, article.id, chat, record))
+        self.count(step.outcome)
+        if step.outcome == "in_doubt":
+            log.warning("chat %s: push of %s may not have arrived (%s); not resent",
+                        chat, article.id, step.why)  # fmt: skip
+        elif step.outcome == "failed":
+            log.error("chat %s: Telegram refused the push of %s: %s", chat, article.id, step.why)
+        if step.unsubscribe:
+            gone = await self._until_redis(partial(self.subscriptions.remove, chat))
+            log.info("chat %s is gone (%s); unsubscribed from %s", chat, step.why, gone)
+        if step.action is Action.FOLLOW and step.new_chat is not None:
+            await self._follow(chat, step.new_chat, article)
+
+    async def _follow(self, old: str, new: int, article: Article) -> None:
+        """A group became a supergroup: move its subscriptions and send there."""
+        if old in self.channels:
+            log.warning("telegram.channels: %s is now chat %s; update the config", old, new)
+        else:
+            await self._until_redis(partial(self.subscriptions.move, old, new))
+            log.info("chat %s moved to %s; its subscriptions follow", old, new)
+        await self._deliver(article, str(new))
+
+    async def _wait_to_retry(self, chat: str, step: Step) -> None:
+        log.warning("chat %s: push not sent (%s); again in %.1f s", chat, step.why, step.wait)
+        if step.pause_all:  # every process waits; the next slot comes after the pause
+            await self._until_redis(partial(self.limiter.pause, step.wait))
+            return
+        try:
+            async with asyncio.timeout(step.wait):
+                await self.stop.wait()
+        except TimeoutError:
+            return
+        raise _Stopped
+
+    async def _until_redis(self, op: Callable[[], Awaitable[T]]) -> T:
+        """A Redis step that must happen: wait as long as Redis is away."""
+        while True:
+            try:
+                result = await op()
+            except RedisError as exc:
+                await self._redis_away(exc)
+                continue
+            self._redis_back()
+            return result
+
+    async def _redis_away(self, exc: RedisError) -> None:
+        if self._redis_down_since is None:
+            self._redis_down_since = time.monotonic()
+            log.warning("pushes wait for Redis: %s", exc)
+        await asyncio.sleep(REDIS_RETRY)
+
+    def _redis_back(self) -> None:
+        if self._redis_down_since is not None:
+            took = time.monotonic() - self._redis_down_since
+            log.info("Redis is back after %.0f s; pushes go on", took)
+            self._redis_down_since = None
