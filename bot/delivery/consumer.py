@@ -113,13 +113,28 @@ class EventConsumer:
             self._next_take_over = time.monotonic() + TAKE_OVER_EVERY
             entries = await self.take_over()
         if not entries:
-            entries = await self.events.read_new(self.name, BATCH, block_ms)
+            entries = await self._read_new(block_ms)
         for entry in entries:
             if self.stop.is_set():
                 break  # left pending, handed back on the way out
             if await self.handle(entry):
                 await self.events.ack([entry.entry_id])
         return len(entries)
+
+    async def _read_new(self, block_ms: int) -> list[Entry]:
+        """New entries, waiting up to `block_ms` for some; a stop cuts the wait short
+        (what the cut read took is pending for us, and handed back)."""
+        read = asyncio.ensure_future(self.events.read_new(self.name, BATCH, block_ms))
+        stopped = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not read.done():
+            read.cancel()
+            await asyncio.gather(read, return_exceptions=True)
+            return []
+        return read.result()
 
     async def take_over(self) -> list[Entry]:
         """Claim pending events of consumers whose lease is gone; forget idle ones."""

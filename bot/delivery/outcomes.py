@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 RETRY_START = 1.0  # seconds before the first retry
 RETRY_CAP = 30.0  # the longest wait between two tries
+WHY_LENGTH = 120  # of the error text kept for the log line
 # Causes of a TimedOut that mean the request never left this process.
 NOT_SENT_TIMEOUTS = frozenset({"PoolTimeout", "ConnectTimeout"})
 
@@ -62,7 +63,7 @@ def after_send(error: BaseException | None, attempt: int, jitter: float) -> Step
     if error is None:
         return SENT
     kinds = _class_names(error)
-    why = str(error)
+    why = str(error)[:WHY_LENGTH]  # a front end's 502 page can be long
     if "RetryAfter" in kinds:
         wait = retry_seconds(error)
         return Step(Action.RETRY, "retry", wait=wait, pause_all=True, why=why)

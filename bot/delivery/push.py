@@ -129,7 +129,14 @@ class Pusher:
         if article is None:  # trimmed by retention before we got to it
             return True
         chats = await self.recipients(event.slugs)
-        done = await asyncio.gather(*(self._deliver_bounded(article, chat) for chat in chats))
+        # Every send runs to its end (a request on the wire is never cut short by
+        # another's failure); then the first unexpected error, if any, is raised.
+        done = await asyncio.gather(
+            *(self._deliver_bounded(article, chat) for chat in chats), return_exceptions=True
+        )
+        for result in done:
+            if isinstance(result, BaseException):
+                raise result
         return all(done)
 
     async def recipients(self, slugs: Iterable[str]) -> list[str]:
