@@ -3,7 +3,8 @@
 URL forms:
 - `redis://[:password@]host:port/db`, `rediss://…` (TLS), `unix:///path/redis.sock`
 - `redis+sentinel://[:password@]host1:26379,host2:26379/service_name[/db]`
-- `redis+cluster://[:password@]host:port` (`rediss+cluster://` for TLS)
+- `redis+cluster://[:password@]host1:port1[,host2:port2...]` (`rediss+cluster://` for
+  TLS): one or more startup nodes; the client learns the others from the cluster
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
@@ -35,8 +36,7 @@ def client_from_url(url: str) -> Redis:
     """A client for `url`; nothing is connected until the first command."""
     parts = urlsplit(url)
     if parts.scheme.endswith("+cluster"):
-        plain = urlunsplit(parts._replace(scheme=parts.scheme.removesuffix("+cluster")))
-        return RedisCluster.from_url(plain, retry=_retry(), **CLIENT_OPTIONS)  # type: ignore[return-value]
+        return _cluster(parts)  # type: ignore[return-value]
     if parts.scheme == "redis+sentinel":
         return _sentinel_master(parts)
     return Redis.from_url(url, retry=_retry(), **CLIENT_OPTIONS)
@@ -46,13 +46,36 @@ def unix_client(socket_path: str) -> Redis:
     return Redis(unix_socket_path=socket_path, retry=_retry(), **CLIENT_OPTIONS)
 
 
+def _cluster(parts: Any) -> RedisCluster:
+    auth, _, hosts = parts.netloc.rpartition("@")
+    first, *others = hosts.split(",")
+    plain = urlunsplit(
+        parts._replace(
+            scheme=parts.scheme.removesuffix("+cluster"),
+            netloc=f"{auth}@{first}" if auth else first,
+        )
+    )
+    return RedisCluster.from_url(
+        plain,
+        startup_nodes=[ClusterNode(*_host_port(node, 6379)) for node in others],
+        # Patch the slot map on MOVED instead of rebuilding it every 5th time:
+        # redis-py (8.1) rebuilds by closing every connection, in-use ones too,
+        # which breaks the commands other tasks have in flight on them.
+        reinitialize_steps=0,
+        retry=_retry(),
+        **CLIENT_OPTIONS,
+    )
+
+
+def _host_port(node: str, default_port: int) -> tuple[str, int]:
+    host, _, port = node.rpartition(":")
+    return (host, int(port)) if host else (node, default_port)
+
+
 def _sentinel_master(parts: Any) -> Redis:
     hosts = parts.netloc.rsplit("@", 1)[-1]
     password = unquote(parts.password) if parts.password else None
-    nodes = []
-    for node in hosts.split(","):
-        host, _, port = node.rpartition(":")
-        nodes.append((host or node, int(port) if host else 26379))
+    nodes = [_host_port(node, 26379) for node in hosts.split(",")]
     path = [p for p in parts.path.split("/") if p]
     if not path:
         raise ValueError("a redis+sentinel URL needs the service name as its path")
