@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from bot.app import build_application, run_bot
 from feedsvc import appkeys
@@ -30,7 +31,7 @@ from feedsvc.logs import AccessLog
 from feedsvc.publish.websub import WebSubPinger
 from feedsvc.shutdown import Shutdown
 from feedsvc.storage import keys
-from feedsvc.storage.connection import client_from_url, redact_url, unix_client
+from feedsvc.storage.connection import check_cluster, client_from_url, redact_url, unix_client
 from feedsvc.storage.embedded import EmbeddedRedis, EmbeddedRedisError
 from feedsvc.storage.store import Store
 
@@ -84,6 +85,9 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _check_reachable(client: Redis, where: str) -> None:
+    if isinstance(client, RedisCluster):
+        await _check_cluster(client, where)
+        return
     try:
         async with asyncio.timeout(REDIS_CONNECT_TIMEOUT):
             await client.ping()
@@ -92,6 +96,20 @@ async def _check_reachable(client: Redis, where: str) -> None:
         raise StartupError(f"Redis at {where} {why}") from None
     except Exception as exc:
         raise StartupError(f"cannot reach Redis at {where}: {exc}") from None
+
+
+async def _check_cluster(client: RedisCluster, where: str) -> None:
+    # A cluster URL that cannot work (no node answers, slots not all served) is bad
+    # input, exit 2; once it has worked, an outage is ridden out like any other.
+    try:
+        async with asyncio.timeout(REDIS_CONNECT_TIMEOUT):
+            problem = await check_cluster(client)
+    except TimeoutError:
+        problem = f"no answer within {REDIS_CONNECT_TIMEOUT:.0f}s"
+    except Exception as exc:
+        problem = str(exc)
+    if problem:
+        raise StartupError(f"Redis Cluster at {where} cannot be used: {problem}", code=2)
 
 
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:

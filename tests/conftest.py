@@ -196,3 +196,12 @@ def redis_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisPro
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def cluster_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A Redis Cluster of the test's own, for tests that stop and restart it."""
+    cluster = LocalCluster(Path(tmp_path_factory.mktemp("own-cluster")))
+    cluster.start()
+    yield cluster
+    cluster.stop()

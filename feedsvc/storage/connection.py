@@ -9,6 +9,8 @@ URL forms:
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -17,6 +19,8 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 # Short timeouts: /healthz must answer quickly while Redis is away, and the
 # pollers retry on their own schedule anyway.
@@ -42,8 +46,63 @@ def client_from_url(url: str) -> Redis:
     return Redis.from_url(url, retry=_retry(), **CLIENT_OPTIONS)
 
 
+def raise_if_cancelled() -> None:
+    """Raise the cancellation a Redis call swallowed.
+
+    On Python 3.11, `asyncio.wait_for` (which redis-py sends every command through)
+    drops a cancellation that arrives just as the command completes. A loop that runs
+    until it is cancelled calls this after its Redis calls, or it might never stop.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def unix_client(socket_path: str) -> Redis:
     return Redis(unix_socket_path=socket_path, retry=_retry(), **CLIENT_OPTIONS)
+
+
+class ClusterUnavailableError(RedisConnectionError):
+    """No node of the cluster answers, or not every hash slot has a node."""
+
+
+class _Cluster(RedisCluster):
+    """A RedisCluster whose "cluster unavailable" is a ConnectionError, as a down server is.
+
+    redis-py raises RedisClusterException (not a RedisError) when no node answers or
+    the slots are not all served; every loop that rides out an outage catches
+    RedisError, so without this a cluster outage would end them.
+    """
+
+    async def initialize(self, *args: Any, **kwargs: Any) -> RedisCluster:
+        try:
+            return await super().initialize(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise ClusterUnavailableError(str(exc)) from exc
+
+
+async def check_cluster(client: RedisCluster) -> str | None:
+    """What keeps the cluster from serving us, in a few words; None when it is ready."""
+    try:
+        await client.initialize()
+        info = await client.cluster_info()
+    except ClusterUnavailableError as exc:
+        return _cluster_problem(str(exc))
+    if info.get("cluster_state") != "ok":
+        return f"it is down (cluster_state {info.get('cluster_state')})"
+    return None
+
+
+def _cluster_problem(text: str) -> str:
+    text = text.strip().rstrip(".")
+    if "not covered" in text:
+        covered = re.search(r"(\d+) of (\d+) covered", text)
+        count = f": {covered[1]} of {covered[2]} have a node" if covered else ""
+        return f"not every hash slot is served{count}"
+    if "cluster mode is not enabled" in text.lower():
+        return "it is not a cluster (use redis:// for a single server)"
+    detail = text.partition("reachable node: ")[2] or text
+    return f"no node answers ({detail})"
 
 
 def _cluster(parts: Any) -> RedisCluster:
@@ -55,7 +114,7 @@ def _cluster(parts: Any) -> RedisCluster:
             netloc=f"{auth}@{first}" if auth else first,
         )
     )
-    return RedisCluster.from_url(
+    return _Cluster.from_url(
         plain,
         startup_nodes=[ClusterNode(*_host_port(node, 6379)) for node in others],
         # Patch the slot map on MOVED instead of rebuilding it every 5th time:
