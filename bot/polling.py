@@ -21,6 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from feedsvc.storage import keys
+from feedsvc.storage.connection import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ async def poll_while_leading(application: Application, redis: Redis) -> None:
                 leading = await lease.hold()
             except RedisError:
                 leading = updater.running  # keep doing what we do until Redis answers
+            raise_if_cancelled()
             try:
                 await _follow(application, leading)
             except TelegramError as exc:

@@ -28,6 +28,7 @@ from feedsvc.ingest.schedule import (
 )
 from feedsvc.models import Source, SourceStatus
 from feedsvc.storage import keys
+from feedsvc.storage.connection import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ class Poller:
         try:
             while not self._stopping.is_set():
                 wait = await self._step()
+                raise_if_cancelled()
                 await self._sleep(wait)
         except BaseException:
             await self._abandon_in_flight()
