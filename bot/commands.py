@@ -83,6 +83,13 @@ async def help_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _reply(update, text)
 
 
+async def ids(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """This chat's id and the sender's, for telegram.admins and telegram.channels."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    thread = message.message_thread_id if message is not None and message.is_topic_message else None
+    await _reply(update, messages.ids(chat.id, user.id if user else None, thread))
+
+
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     words = list(context.args or [])
@@ -93,7 +100,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if name and name.lower() not in EVERYTHING:
         category = await _category(s, name)
         if category is None:
-            await _reply(update, _not_found(name))
+            await _reply(update, await _not_found(s, name))
             return
         slug, heading = category.slug, f"Berita terbaru: {category.name}"
     articles = await s.store.list(slug, limit=count)
@@ -206,6 +213,7 @@ COMMANDS = [
     (("berhenti", "unsubscribe"), unsubscribe),
     (("status",), status),
     (("bantuan", "help"), help_),
+    (("id",), ids),
     (("sumber", "sources"), sources),
     (("statistik", "stats"), stats),
 ]
@@ -217,6 +225,7 @@ MENU = [
     ("langganan", "Berlangganan berita baru"),
     ("berhenti", "Berhenti berlangganan"),
     ("status", "Langganan chat ini"),
+    ("id", "ID chat ini dan ID Anda"),
     ("bantuan", "Bantuan"),
 ]
 MENU_EN = [
@@ -225,6 +234,7 @@ MENU_EN = [
     ("subscribe", "Get new posts here"),
     ("unsubscribe", "Stop new posts"),
     ("status", "This chat's subscriptions"),
+    ("id", "This chat's id and yours"),
     ("help", "Help"),
 ]
 
@@ -252,8 +262,8 @@ async def _category(s: Services, name: str) -> Category | None:
     return await s.store.category(slug) if slug else None
 
 
-def _not_found(name: str) -> str:
-    return f"Kategori <b>{escape(name)}</b> tidak ditemukan. Lihat /kategori."
+async def _not_found(s: Services, name: str) -> str:
+    return messages.unknown_category(name, await s.store.categories())
 
 
 async def _chosen_slugs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[str] | None:
@@ -272,7 +282,7 @@ async def _chosen_slugs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> l
     # A default category counts before it has posts.
     if slug and (slug in s.default_slugs or await s.store.category(slug)):
         return [slug]
-    await _reply(update, _not_found(name))
+    await _reply(update, await _not_found(s, name))
     return None
 
 

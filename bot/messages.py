@@ -87,11 +87,45 @@ def greeting(bot_title: str, default: str) -> str:
         f"Halo! Saya bot berita <b>{escape(bot_title)}</b>.\n\n"
         "Saya mengirim setiap berita baru dari kategori yang Anda langgani, "
         "begitu berita itu terbit.\n\n"
+        "<b>Cara berlangganan</b>\n"
         f"• /langganan — berlangganan {escape(default)}\n"
+        "• <code>/langganan NAMA_KATEGORI</code> — kategori lain (lihat /kategori)\n"
+        "• <code>/langganan kaltara banjir, longsor</code> — hanya berita dengan kata itu\n"
+        "• /berhenti — berhenti berlangganan\n\n"
         "• /terbaru — berita terbaru\n"
-        "• /kategori — daftar kategori\n"
+        "• /id — id chat ini dan id Anda (untuk <code>telegram.admins</code>)\n"
         "• /bantuan — semua perintah"
     )
+
+
+def ids(chat_id: int, user_id: int | None, thread_id: int | None = None) -> str:
+    """The /id answer: what to put in telegram.admins and telegram.channels."""
+    lines = [f"ID chat ini: <code>{chat_id}</code>"]
+    if thread_id is not None:
+        lines.append(f"ID topik ini: <code>{thread_id}</code>")
+    if user_id is not None:
+        lines.append(f"ID Anda: <code>{user_id}</code>")
+        lines += [
+            "",
+            "Admin bot: tambahkan ID Anda ke <code>telegram.admins</code> di config.toml, "
+            f"misalnya <code>admins = [{user_id}]</code>, lalu mulai ulang feedsvc.",
+        ]
+    if chat_id < 0:
+        lines += [
+            "",
+            "Kanal atau grup yang selalu menerima berita: ID chat ini ke "
+            "<code>telegram.channels</code>.",
+        ]
+    return "\n".join(lines)
+
+
+def unknown_category(name: str, found: list[Category]) -> str:
+    """An unknown category, with the real ones listed right there."""
+    head = f"Kategori <b>{escape(name)}</b> tidak ditemukan."
+    if not found:
+        return head + " Belum ada kategori: belum ada berita yang masuk."
+    shown = ", ".join(f"<code>{escape(c.name)}</code>" for c in found)
+    return f"{head}\nKategori yang ada: {shown}.\nDaftar lengkap: /kategori."
 
 
 HELP = """<b>Perintah</b>
@@ -101,7 +135,15 @@ HELP = """<b>Perintah</b>
     "semua": semua kategori)
 /berhenti [kategori] — berhenti berlangganan (tanpa nama: semuanya)
 /status — langganan chat ini
+/id — id chat ini dan id Anda
 /bantuan — pesan ini
+
+<b>Berlangganan</b>
+Di chat pribadi: kirim /langganan. Di grup: admin grup mengirim /langganan.
+Di kanal: jadikan bot admin kanal, lalu kirim /langganan di kanal itu.
+
+<b>Admin bot</b>
+Kirim /id ke bot: ID Anda masuk ke <code>telegram.admins</code> di config.toml.
 
 English: /latest, /categories, /subscribe, /unsubscribe, /help.
 Contoh: <code>/terbaru kaltara 3</code>"""

@@ -110,6 +110,9 @@ class TelegramSettings:
     admins: tuple[int, ...] = ()
     max_push_age_hours: float = 24
     max_rate: float = 28
+    photos: bool = True  # a post with an image is pushed as a photo with a caption
+    digest_hour: int = 7  # WITA hour of the daily digest (/ringkasan)
+    alert_after_hours: float = 6  # a source failing (or silent) this long is told to admins
 
 
 @dataclass(frozen=True)
@@ -383,3 +386,7 @@ def _check_telegram(t: TelegramSettings, fail: Fail) -> None:
         fail("telegram.max_push_age_hours", "must be positive")
     if not 0 < t.max_rate <= 30:
         fail("telegram.max_rate", "must be between 0 and 30 messages per second")
+    if not 0 <= t.digest_hour <= 23:
+        fail("telegram.digest_hour", f"must be an hour from 0 to 23, got {t.digest_hour}")
+    if not 0 < t.alert_after_hours < float("inf"):
+        fail("telegram.alert_after_hours", "must be positive (hours)")

@@ -95,6 +95,10 @@ def test_environment_overrides_win(tmp_path: Path) -> None:
         ("[telegram]\nchannels = ['no spaces']\n", "'telegram.channels[0]'"),
         ("[telegram]\nadmins = ['me']\n", "'telegram.admins[0]' must be an integer"),
         ("[telegram]\nwebhook_secret = 'a b'\n", "'telegram.webhook_secret' may hold only"),
+        ("[telegram]\nphotos = 'yes'\n", "'telegram.photos' must be true or false"),
+        ("[telegram]\ndigest_hour = 24\n", "'telegram.digest_hour' must be an hour from 0 to 23"),
+        ("[telegram]\ndigest_hour = 7.5\n", "'telegram.digest_hour' must be an integer"),
+        ("[telegram]\nalert_after_hours = 0\n", "'telegram.alert_after_hours' must be positive"),
         ("sources = 3\n", "'sources' must be an array of tables"),
         ("[[sources]]\nurl = 'https://x.id/feed/'\n", "missing key 'sources[0].name'"),
         (
