@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -38,6 +39,7 @@ class Page:
 class Hit:
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
 
 
 class Site:
