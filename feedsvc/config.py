@@ -2,7 +2,7 @@
 
 Precedence for the file: `--config PATH`, else `$FEEDSVC_CONFIG`, else `./config.toml`,
 else built-in defaults. Environment overrides win over the file: `REDIS_URL`,
-`TELEGRAM_BOT_TOKEN`, `PORT`, `FEEDSVC_BASE_URL`.
+`TELEGRAM_BOT_TOKEN`, `PORT`, `FEEDSVC_BASE_URL`, `FEEDSVC_API_TOKENS` (comma-separated).
 
 Every mistake raises `ConfigError` with one line naming the file and the key.
 """
@@ -144,6 +144,7 @@ _ENV_OVERRIDES = {
     "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
     "PORT": ("service", "port"),
     "FEEDSVC_BASE_URL": ("service", "base_url"),
+    "FEEDSVC_API_TOKENS": ("api", "tokens"),  # comma-separated
 }
 
 
@@ -193,6 +194,8 @@ def _apply_env(data: dict[str, Any], env: typing.Mapping[str, str]) -> dict[str,
             if not value.isdigit():
                 raise ConfigError(f"environment: PORT must be a number, got {value!r}")
             value = int(value)
+        elif key == "tokens":
+            value = [token.strip() for token in value.split(",") if token.strip()]
         target = data.setdefault(section, {})
         if isinstance(target, dict):
             target[key] = value

@@ -91,9 +91,7 @@ class AccessLog(AbstractAccessLogger):
             "method": request.method,
             "path": request.path_qs,
             "status": response.status,
-            # The body as sent (compressed when it was), like nginx's $body_bytes_sent;
-            # a streamed response without a length counts its headers too.
-            "bytes": response.content_length or response.body_length,
+            "bytes": _body_bytes(request, response),
             "ms": round(time * 1000, 1),
             "user_agent": request.headers.get("User-Agent", ""),
             "remote": request.remote or "",
@@ -107,6 +105,15 @@ class AccessLog(AbstractAccessLogger):
     @property
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
+
+
+def _body_bytes(request: BaseRequest, response: StreamResponse) -> int:
+    """The body as sent (compressed when it was), like nginx's $body_bytes_sent."""
+    if response.status in (204, 304) or request.method == "HEAD":
+        return 0
+    if response.content_length is not None:
+        return response.content_length
+    return response.body_length  # streamed: headers included, the best there is
 
 
 def level_named(name: str) -> int:
@@ -130,6 +137,7 @@ def setup_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # a Python warning is an event like any other
     # Request lines of the HTTP clients are noise at INFO and may carry tokens.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -59,12 +59,14 @@ def test_environment_overrides_win(tmp_path: Path) -> None:
         "TELEGRAM_BOT_TOKEN": "123:abc",
         "PORT": "9100",
         "FEEDSVC_BASE_URL": "https://berita.example",
+        "FEEDSVC_API_TOKENS": " token-one-123, token-two-456 ,",
     }
     s = load_settings(path, env=env)
     assert s.redis.url == "redis://b:6379/1"
     assert s.telegram.token == "123:abc"
     assert s.service.port == 9100
     assert s.service.base_url == "https://berita.example"
+    assert s.api.tokens == ("token-one-123", "token-two-456")
     assert "feedsvc/0." in s.user_agent and "(+https://berita.example)" in s.user_agent
     assert "123:abc" not in repr(s)
 
