@@ -72,7 +72,7 @@ def test_a_stop_that_hangs_ends_after_shutdown_timeout_with_1(tmp_path: Path) ->
     proc = start_hanging(tmp_path, "await", timeout=2)
     code, took, err = stop_and_time(proc, wait=20)
     assert code == 1
-    assert 1.8 <= took < 6, took
+    assert 1.8 <= took < 12, took  # cut near the 2 s, not after the hour it hangs
     assert "did not stop within 2s (service.shutdown_timeout)" in err
     assert no_redis_left(tmp_path / "data"), "embedded redis-server left running"
 
@@ -81,7 +81,7 @@ def test_a_stop_that_blocks_the_loop_is_cut_just_after_the_timeout(tmp_path: Pat
     proc = start_hanging(tmp_path, "block", timeout=2)
     code, took, err = stop_and_time(proc, wait=20)
     assert code == 1
-    assert 2.5 <= took < 7, took
+    assert 2.5 <= took < 12, took
     assert "still not stopped 3s after the signal; exiting" in err
     assert no_redis_left(tmp_path / "data"), "embedded redis-server left running"
 
@@ -92,6 +92,6 @@ def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
     assert proc.stdout.readline() == "hanging\n"  # the orderly stop is under way
     code, took, err = stop_and_time(proc, wait=10)
     assert code == 128 + signal.SIGTERM
-    assert took < 3, took
+    assert took < 5, took
     assert "SIGTERM again: exiting now" in err
     assert no_redis_left(tmp_path / "data"), "embedded redis-server left running"

@@ -16,7 +16,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from feedsvc import __version__
@@ -105,9 +105,25 @@ def _serve_roles(*roles: str) -> Command:
         host = (getattr(args, "host", None) or settings.service.host) if listens else None
         port = getattr(args, "port", None) or settings.service.port
         reuse = getattr(args, "reuse_port", False)
-        return asyncio.run(serve(app, host, port, reuse_port=reuse))
+        with asyncio.Runner(loop_factory=_loop_factory(roles)) as runner:
+            return runner.run(serve(app, host, port, reuse_port=reuse))
 
     return command
+
+
+def _loop_factory(roles: tuple[str, ...]) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop for web processes: it cuts a feed request's CPU time (docs/BENCHMARKS.md).
+
+    Elsewhere the default loop: a worker's time goes to parsing and the bot's to
+    waiting for its rate limit, where uvloop measured nothing.
+    """
+    if roles != ("web",):
+        return None
+    try:
+        import uvloop
+    except ImportError:  # not built for this platform
+        return None
+    return uvloop.new_event_loop
 
 
 def _log_level(settings: Settings, args: argparse.Namespace) -> int:

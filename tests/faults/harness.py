@@ -71,7 +71,7 @@ class Fleet:
             proc.process.send_signal(sig)
         await asyncio.wait_for(proc.process.wait(), timeout)
         if proc.reader is not None:
-            await proc.reader
+            await asyncio.wait_for(proc.reader, 10)  # stderr's end
         return proc.process.returncode
 
     def lines(self) -> list[str]:
@@ -81,10 +81,10 @@ class Fleet:
         for proc in self.procs.values():
             if proc.running:
                 proc.process.kill()
-            await proc.process.wait()
+            await asyncio.wait_for(proc.process.wait(), 10)
             if proc.reader is not None:
                 with contextlib.suppress(Exception):
-                    await proc.reader
+                    await asyncio.wait_for(proc.reader, 10)
 
 
 async def _read_lines(process: asyncio.subprocess.Process, lines: list[str]) -> None:
