@@ -57,6 +57,7 @@ class RedisSettings:
 @dataclass(frozen=True)
 class StoreSettings:
     retention: int = 1000
+    max_categories: int = 200
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class PollSettings:
     max_bytes: int = 5_000_000
     user_agent: str = "feedsvc/VERSION (+base_url)"
     parse_processes: int = 2
+    max_entries: int = 200
     lease: float = 300  # seconds a worker's claim on a source holds (at least 8 x timeout)
 
 
@@ -305,6 +307,8 @@ def _check_values(s: Settings, where: str) -> None:
         fail("redis.url", f"must start with one of {', '.join(REDIS_SCHEMES)}://")
     if s.store.retention < 1:
         fail("store.retention", "must be at least 1")
+    if s.store.max_categories < 1:
+        fail("store.max_categories", "must be at least 1")
     if s.logging.format not in LOG_FORMATS:
         fail("logging.format", f"must be one of {', '.join(LOG_FORMATS)}, got {s.logging.format!r}")
     if s.logging.level not in LOG_LEVELS:
@@ -322,6 +326,8 @@ def _check_values(s: Settings, where: str) -> None:
         fail("poll.max_bytes", "must be at least 1024")
     if not 0 <= s.poll.parse_processes <= 64:
         fail("poll.parse_processes", "must be between 0 and 64")
+    if s.poll.max_entries < 1:
+        fail("poll.max_entries", "must be at least 1")
     _check_sources(s.sources, fail)
     _check_telegram(s.telegram, fail)
 

@@ -80,7 +80,11 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_redis(settings) as (client, mode):
         app[appkeys.REDIS] = client
         app[appkeys.REDIS_MODE] = mode
-        app[appkeys.STORE] = Store(client, retention=settings.store.retention)
+        app[appkeys.STORE] = Store(
+            client,
+            retention=settings.store.retention,
+            max_categories=settings.store.max_categories,
+        )
         yield
 
 

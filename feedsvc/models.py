@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 MAX_SLUG_LENGTH = 64
+DEFAULT_CATEGORY = "Umum"  # when neither an entry nor its source names a category
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -44,16 +45,21 @@ RESERVED_SLUGS = frozenset({"all"})  # `all` names the every-category feed
 def identity_key(guid_or_link: str) -> str:
     """Normalise a guid or link so trivial variants name the same article.
 
-    `http://x.id/a/` and `https://x.id/a` are one article: scheme, host case,
-    a trailing slash and a fragment do not make a new post.
+    `http://x.id/a/` and `https://x.id/a` are one article: scheme, host case and
+    a trailing slash do not make a new post. A fragment does: newsletters and
+    podcasts link their issues as `entries.php#100`, `#101`, ….
     """
     text = guid_or_link.strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "http://[::1": not a URL, an opaque string
+        return text
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return text
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""
-    return f"//{parts.netloc.lower()}{path}{query}"
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"//{parts.netloc.lower()}{path}{query}{fragment}"
 
 
 def stable_id(guid_or_link: str) -> str:

@@ -52,7 +52,11 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(redis: Redis) -> int:
         registry = SourceRegistry(redis, settings)
-        store = Store(redis, retention=settings.store.retention)
+        store = Store(
+            redis,
+            retention=settings.store.retention,
+            max_categories=settings.store.max_categories,
+        )
         async with new_session(settings.user_agent) as session:
             fetcher = Fetcher(
                 session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes

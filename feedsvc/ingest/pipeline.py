@@ -39,13 +39,12 @@ from feedsvc.ingest.parse import (
 from feedsvc.ingest.parse.entry import one_line
 from feedsvc.ingest.schedule import next_poll_after_failure, next_poll_after_success
 from feedsvc.ingest.sources import SourceRegistry
-from feedsvc.models import Article, Source, SourceStatus, slugify, stable_id
+from feedsvc.models import DEFAULT_CATEGORY, Article, Source, SourceStatus, slugify, stable_id
 from feedsvc.storage import keys
 from feedsvc.storage.store import Store, UpsertStatus
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CATEGORY = "Umum"  # when neither the entry nor the source names one
 UNTITLED = "(tanpa judul)"
 MAX_PAGES_PER_POLL = 30  # article pages an html source may fetch in one poll
 PAGE_CONCURRENCY = 4
@@ -53,6 +52,7 @@ SEEN_KEEP = 5000  # article URLs remembered per html source
 THREAD_PARSE_BYTES = 64 * 1024  # larger bodies are parsed off the event loop
 POOL_PARSE_BYTES = 16 * 1024  # with a parse pool, bodies this large are parsed there
 FUTURE_SLACK = timedelta(minutes=10)
+MAX_ENTRY_CATEGORIES = 10  # a feed's tag cloud on every item is noise, not categories
 MOVE_AFTER_POLLS = 3  # polls that must see the same permanent redirect before it is followed
 T = TypeVar("T")
 
@@ -63,14 +63,15 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     old: int = 0
-    skipped: tuple[str, ...] = ()  # why each entry that could not be stored was not
+    skipped: int = 0  # entries that could not be stored, or were over poll.max_entries
+    why: tuple[str, ...] = ()  # the first few reasons
 
     def __str__(self) -> str:
         text = (
             f"{self.new} new, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.old} too old"
         )
-        return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
+        return text + (f", {self.skipped} skipped" if self.skipped else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +87,21 @@ class PollCrash(Exception):
     """Something unexpected broke a poll; the source records it like any failure."""
 
 
-def skipped_warning(reasons: Sequence[str]) -> str:
+def skipped_warning(counts: Counts) -> str:
     """`2 entries skipped: entry 3: …; entry 7: …`, one line for the source's status."""
-    if not reasons:
+    if not counts.skipped:
         return ""
-    noun = "entry" if len(reasons) == 1 else "entries"
-    return one_line(f"{len(reasons)} {noun} skipped: " + "; ".join(reasons[:3]), 300)
+    noun = "entry" if counts.skipped == 1 else "entries"
+    return one_line(f"{counts.skipped} {noun} skipped: " + "; ".join(counts.why), 300)
 
 
 def to_article(entry: Entry, source: Source, first_seen: datetime) -> Article:
     """The stored form of an entry: identity, categories, and a date it can sort by."""
     link = entry.canonical or entry.link
     identity = entry.guid or link or f"{source.name}|{entry.title}|{entry.published}"
+    # Whole seconds: the store reads a first-seen time back from its millisecond score,
+    # and a finer time would hash differently there and rewrite the entry once.
+    first_seen = first_seen.replace(microsecond=0)
     published = entry.published or entry.updated or first_seen
     if published > first_seen + FUTURE_SLACK:  # a site's clock or time zone is off
         published = first_seen
@@ -118,14 +122,31 @@ def to_article(entry: Entry, source: Source, first_seen: datetime) -> Article:
 
 
 def article_categories(names: Iterable[str], fallback: str) -> tuple[str, ...]:
-    usable = []
+    """The usable names, the first MAX_ENTRY_CATEGORIES distinct ones; else the fallback."""
+    usable: dict[str, str] = {}
     for name in names:
         try:
-            slugify(name)
+            slug = slugify(name)
         except ValueError:
             continue
-        usable.append(name)
-    return tuple(usable) or (fallback or DEFAULT_CATEGORY,)
+        usable.setdefault(slug, name)
+        if len(usable) == MAX_ENTRY_CATEGORIES:
+            break
+    return tuple(usable.values()) or (fallback or DEFAULT_CATEGORY,)
+
+
+def newest(entries: list[Entry], limit: int) -> tuple[list[Entry], int]:
+    """The `limit` newest entries (undated ones count as new), in document order."""
+    if len(entries) <= limit:
+        return entries, 0
+    latest = datetime.max.replace(tzinfo=UTC)
+    order = sorted(
+        range(len(entries)),
+        key=lambda i: entries[i].published or entries[i].updated or latest,
+        reverse=True,
+    )
+    keep = sorted(order[:limit])
+    return [entries[i] for i in keep], len(entries) - limit
 
 
 def is_pushable(article: Article, primed: bool, now: datetime, max_age_hours: float) -> bool:
@@ -293,34 +314,48 @@ class Ingestor:
         *,
         skipped: Sequence[str] = (),
     ) -> Counts:
-        """Store what a poll found; `skipped` are the parser's reasons for entries it dropped."""
+        """Store what a poll found; `skipped` are the parser's reasons for entries it dropped.
+
+        Each entry stands alone: one that cannot become an article is counted and the
+        rest are stored. Past `poll.max_entries`, only the newest are taken.
+        """
         when = datetime.fromtimestamp(now, UTC)
         max_age = self.settings.telegram.max_push_age_hours
         batch = []
         reasons = list(skipped)
+        entries, over = newest(list(entries), self.settings.poll.max_entries)
+        if over:
+            reasons.insert(0, f"the {over} oldest, over poll.max_entries")
+        ids: set[str] = set()
         for number, entry in enumerate(entries, 1):
             try:
                 article = to_article(entry, source, when)
             except (ValueError, OverflowError) as exc:  # e.g. a date no datetime can hold
                 reasons.append(one_line(f"entry {number}: {exc}", 120))
                 continue
+            if article.id in ids:  # the same entry twice in one document: the first counts
+                continue
+            ids.add(article.id)
             if entry.published is None and entry.updated is None:
                 article = await self._keep_first_seen(article)
             batch.append((article, is_pushable(article, primed, when, max_age)))
-        results = await self.store.upsert_many(batch)
+        results = await self.store.upsert_many(batch, fallback=source.category or DEFAULT_CATEGORY)
         changed = {
             slug
             for (article, _), result in zip(batch, results, strict=True)
             if result.status in (UpsertStatus.NEW, UpsertStatus.UPDATED)
             for slug in article.slugs
+            if slug not in result.refused
         }
         if changed and self.on_change is not None:
             self.on_change(changed)
-        return dataclasses.replace(_count(r.status for r in results), skipped=tuple(reasons))
+        counts = _count(r.status for r in results)
+        skipped = len(reasons) + over - bool(over)  # one reason stands for all `over`
+        return dataclasses.replace(counts, skipped=skipped, why=tuple(reasons[:3]))
 
     async def _keep_first_seen(self, article: Article) -> Article:
         # An undated entry is dated when first seen; later polls must not move it.
-        known = await self.store.published_of(article.id, article.link)
+        known = await self.store.published_of(article)
         if known is None or known == article.published:
             return article
         return dataclasses.replace(article, published=known, content_hash="")
@@ -467,7 +502,7 @@ def _feed_warning(parsed: ParsedFeed, counts: Counts) -> str:
     if not parsed.entries and not parsed.skipped:
         why = f" ({parsed.error})" if parsed.error else ""
         return one_line(f"the feed has no entries{why}", 300)
-    return skipped_warning(counts.skipped)
+    return skipped_warning(counts)
 
 
 def _article_links(source: Source, fetch: FetchResult) -> list[str]:

@@ -11,6 +11,7 @@ trip. Key layout: keys.py.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,21 +20,68 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from feedsvc.models import Article, identity_key, short_hash, slugify
+from feedsvc.models import DEFAULT_CATEGORY, Article, identity_key, short_hash, slugify
 from feedsvc.storage import events, keys
+
+log = logging.getLogger(__name__)
 
 _SEP = "\x1f"
 
+# Which stored article an incoming one is (shared by the upsert and published_of).
+# Within one source an article is its identity (guid, else link): two entries of a
+# source are never merged. Across sources, an article of another source is joined
+# when it has the same identity and link, or (an html page and a feed item of one
+# post) the same canonical link; a `c:<source>` field on it records which entry
+# of each source joined, so a second entry of that source never joins as well.
+# A different post of another source that happens to share the identity (guid
+# "1" on two sites) gets an id of its own, `alt_id`.
+_RESOLVE = """
+local function resolve(art_prefix, link_prefix, id, alt_id, link_key, source)
+  local function joins(tkey, link_match)
+    local claim = redis.call('HGET', tkey, 'c:' .. source)
+    if claim then return claim == id end
+    return link_match
+  end
+  local key = art_prefix .. id
+  if redis.call('EXISTS', art_prefix .. alt_id) == 1 then
+    return alt_id, nil
+  end
+  if redis.call('EXISTS', key) == 1 then
+    local owner = redis.call('HGET', key, 'src')
+    if owner == source or source == 'api' then return id, nil end
+    local same_link = link_key ~= '' and redis.call('HGET', key, 'l') == link_key
+    if joins(key, same_link) then return id, id end
+    return alt_id, nil
+  end
+  if link_key ~= '' then
+    local other = redis.call('GET', link_prefix .. link_key)
+    if other then
+      local okey = art_prefix .. other
+      if redis.call('EXISTS', okey) == 1 and redis.call('HGET', okey, 'src') ~= source
+          and joins(okey, true) then
+        return other, id
+      end
+    end
+  end
+  return id, nil
+end
+"""
+
 # Lua: no cjson encoding anywhere (Redis's cjson turns [] into {}); list fields are
-# joined with \31 instead.
+# joined with \31 instead. Categories new to the store are refused once it holds
+# `max_categories`; an article left with none gets the fallback category.
 _UPSERT = (
     events.LUA_APPEND
+    + _RESOLVE
     + """
 local all, names_key, versions, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local art_prefix, cat_prefix, link_prefix = ARGV[1], ARGV[2], ARGV[3]
 local id, link_key, doc, hash = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local score, source, pushable = tonumber(ARGV[8]), ARGV[9], ARGV[10]
-local retention, maxlen, ncat = tonumber(ARGV[11]), ARGV[12], tonumber(ARGV[13])
+local retention, maxlen, alt_id = tonumber(ARGV[11]), ARGV[12], ARGV[13]
+local max_categories, fallback_name, fallback_slug = tonumber(ARGV[14]), ARGV[15], ARGV[16]
+local ncat = tonumber(ARGV[17])
+local CAT = 17
 
 local function split(s)
   local out = {}
@@ -41,29 +89,34 @@ local function split(s)
   return out
 end
 
+local claim_as
+id, claim_as = resolve(art_prefix, link_prefix, id, alt_id, link_key, source)
 local key = art_prefix .. id
-if link_key ~= '' and redis.call('EXISTS', key) == 0 then
-  local other = redis.call('GET', link_prefix .. link_key)
-  if other and redis.call('EXISTS', art_prefix .. other) == 1 then
-    id = other
-    key = art_prefix .. id
-  end
-end
 
 local old = redis.call('HMGET', key, 'h', 'n', 'k', 'src', 's')
 local names, slugs = split(old[2]), split(old[3])
 local have = {}
 for _, s in ipairs(slugs) do have[s] = true end
 local grew = false
-for i = 1, ncat do
-  local slug = ARGV[13 + ncat + i]
-  if not have[slug] then
-    have[slug] = true
-    names[#names + 1] = ARGV[13 + i]
-    slugs[#slugs + 1] = slug
-    grew = true
+local room = max_categories - redis.call('HLEN', names_key)
+local refused = {}
+local function add(name, slug)
+  if have[slug] then return end
+  if redis.call('HEXISTS', names_key, slug) == 0 then
+    if room <= 0 then refused[#refused + 1] = slug return end
+    room = room - 1
   end
+  have[slug] = true
+  names[#names + 1] = name
+  slugs[#slugs + 1] = slug
+  grew = true
 end
+for i = 1, ncat do add(ARGV[CAT + i], ARGV[CAT + ncat + i]) end
+if #slugs == 0 then
+  have[fallback_slug] = true
+  names[1], slugs[1], grew = fallback_name, fallback_slug, true
+end
+local refused_text = table.concat(refused, ',')
 
 local function kept_by(slug)
   local ckey = cat_prefix .. slug
@@ -79,7 +132,7 @@ if not old[1] then
   for _, slug in ipairs(slugs) do
     if kept_by(slug) then keep = true break end
   end
-  if not keep then return {id, 'old'} end
+  if not keep then return {id, 'old', refused_text} end
   status = 'new'
   redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 'src', source, 'l', link_key)
 else
@@ -91,11 +144,21 @@ else
     status = 'updated'
     score = tonumber(old[5])
   else
-    return {id, 'unchanged'}
+    -- Written once, so the next entry of this source with that link stays its own.
+    if claim_as then redis.call('HSETNX', key, 'c:' .. source, claim_as) end
+    return {id, 'unchanged', refused_text}
   end
 end
 redis.call('HSET', key, 'n', table.concat(names, '\\31'), 'k', table.concat(slugs, '\\31'))
-if link_key ~= '' then redis.call('SET', link_prefix .. link_key, id) end
+if claim_as then redis.call('HSET', key, 'c:' .. source, claim_as) end
+if link_key ~= '' then
+  -- The link index names the first article stored with that link, while it lives.
+  local lkey = link_prefix .. link_key
+  local current = redis.call('GET', lkey)
+  if not current or redis.call('EXISTS', art_prefix .. current) == 0 then
+    redis.call('SET', lkey, id)
+  end
+end
 
 redis.call('ZADD', all, score, id)
 for i, slug in ipairs(slugs) do
@@ -132,7 +195,16 @@ end
 if status == 'new' then
   append_event(events, maxlen, id, table.concat(slugs, ','), pushable)
 end
-return {id, status}
+return {id, status, refused_text}
+"""
+)
+
+# The sort score of the article an incoming one resolves to, if it is stored.
+_PUBLISHED = (
+    _RESOLVE
+    + """
+local id = resolve(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return redis.call('HGET', ARGV[1] .. id, 's')
 """
 )
 
@@ -175,8 +247,9 @@ class UpsertStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Upserted:
-    id: str  # may differ from the article's id when its canonical link matched
+    id: str  # may differ from the article's id when it joined another source's article
     status: UpsertStatus
+    refused: tuple[str, ...] = ()  # category slugs left off: store.max_categories reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,24 +276,35 @@ def _score(when: datetime) -> int:
 
 
 class Store:
-    """Articles in Redis. `retention` is the newest N kept per category."""
+    """Articles in Redis. `retention` is the newest N kept per category.
 
-    def __init__(self, redis: Redis, retention: int = 1000) -> None:
+    At most `max_categories` categories are created; an article whose categories
+    are all refused gets the `fallback` category its upsert names.
+    """
+
+    def __init__(self, redis: Redis, retention: int = 1000, max_categories: int = 200) -> None:
         self.redis = redis
         self.retention = retention
+        self.max_categories = max_categories
         self._upsert = redis.register_script(_UPSERT)
         self._list = redis.register_script(_LIST)
+        self._published = redis.register_script(_PUBLISHED)
+        self._told_full = False
 
-    async def upsert(self, article: Article, *, pushable: bool = False) -> Upserted:
+    async def upsert(
+        self, article: Article, *, pushable: bool = False, fallback: str = DEFAULT_CATEGORY
+    ) -> Upserted:
         """Insert or update; a new article also appends an event (pushable or not)."""
-        article_id, status = await self._upsert(**self._upsert_call(article, pushable))
-        return Upserted(article_id, UpsertStatus(status))
+        result = await self._upsert(**self._upsert_call(article, pushable, fallback))
+        return self._upserted(result)
 
-    async def upsert_many(self, articles: list[tuple[Article, bool]]) -> list[Upserted]:
+    async def upsert_many(
+        self, articles: list[tuple[Article, bool]], *, fallback: str = DEFAULT_CATEGORY
+    ) -> list[Upserted]:
         """Upsert (article, pushable) pairs in one round trip; each stays atomic."""
         if not articles:
             return []
-        calls = [self._upsert_call(article, pushable) for article, pushable in articles]
+        calls = [self._upsert_call(article, pushable, fallback) for article, pushable in articles]
         results = await self._upsert_batch(calls)
         if any(isinstance(r, NoScriptError) for r in results):
             # A fresh, restarted or failed-over Redis: load the script, redo what failed.
@@ -231,7 +315,7 @@ class Store:
         for result in results:
             if isinstance(result, Exception):
                 raise result
-        return [Upserted(article_id, UpsertStatus(status)) for article_id, status in results]
+        return [self._upserted(result) for result in results]
 
     async def _upsert_batch(self, calls: list[dict[str, list[Any]]]) -> list[Any]:
         # Plain EVALSHA commands, not Script objects: a cluster pipeline refuses those.
@@ -245,13 +329,20 @@ class Store:
                 )
             return await pipe.execute(raise_on_error=False)
 
-    def _upsert_call(self, article: Article, pushable: bool) -> dict[str, list[Any]]:
+    def _upserted(self, result: list[str]) -> Upserted:
+        article_id, status, refused = result
+        if refused and not self._told_full:
+            self._told_full = True  # once per process: the store stays full
+            log.warning(
+                "store.max_categories=%d reached: new categories (first: %s) are left off "
+                "and articles without another fall back to their source's category",
+                self.max_categories, refused.split(",")[0],
+            )  # fmt: skip
+        return Upserted(article_id, UpsertStatus(status), tuple(filter(None, refused.split(","))))
+
+    def _upsert_call(self, article: Article, pushable: bool, fallback: str) -> dict[str, list[Any]]:
         args = [
-            keys.ARTICLE_PREFIX,
-            keys.CATEGORY_PREFIX,
-            keys.LINK_PREFIX,
-            article.id,
-            _link_key(article.link) if article.link else "",
+            *self._key_args(article),
             _encode(article),
             article.content_hash,
             _score(article.published),
@@ -259,6 +350,10 @@ class Store:
             "1" if pushable else "0",
             self.retention,
             events.MAXLEN,
+            _alt_id(article),
+            self.max_categories,
+            fallback,
+            slugify(fallback),
             len(article.categories),
             *article.categories,
             *article.slugs,
@@ -268,12 +363,21 @@ class Store:
             "args": args,
         }
 
-    async def published_of(self, article_id: str, link: str) -> datetime | None:
-        """When a stored article (by id, else by canonical link) was published."""
-        score = await self.redis.hget(keys.article(article_id), "s")
-        if score is None and link:
-            other = await self.redis.get(keys.link(_link_key(link)))
-            score = await self.redis.hget(keys.article(other), "s") if other else None
+    def _key_args(self, article: Article) -> list[Any]:
+        return [
+            keys.ARTICLE_PREFIX,
+            keys.CATEGORY_PREFIX,
+            keys.LINK_PREFIX,
+            article.id,
+            _link_key(article.link) if article.link else "",
+        ]
+
+    async def published_of(self, article: Article) -> datetime | None:
+        """When the stored article this one would be stored as was published."""
+        link_key = _link_key(article.link) if article.link else ""
+        args = [keys.ARTICLE_PREFIX, keys.LINK_PREFIX, article.id, _alt_id(article), link_key]
+        # The key names only the slot: every article key shares it.
+        score = await self._published(keys=[keys.article(article.id)], args=[*args, article.source])
         return datetime.fromtimestamp(float(score) / 1000, UTC) if score else None
 
     async def get(self, article_id: str) -> Article | None:
@@ -351,6 +455,11 @@ def _checked_slug(slug: str | None) -> str | None:
 
 def _link_key(link: str) -> str:
     return short_hash(identity_key(link))
+
+
+def _alt_id(article: Article) -> str:
+    """The id of this source's own copy when another source's post has the same identity."""
+    return short_hash(f"{article.source}\x1f{article.id}")
 
 
 def _encode(article: Article) -> bytes:

@@ -163,8 +163,10 @@ def test_atom_feed() -> None:
 def test_json_feed() -> None:
     feed = parse_feed(data("jsonfeed-kaltara.json"), {}, "https://kabar.example/feed.json")
     assert (feed.title, feed.link, feed.error) == ("Berita Kaltara", "https://kabar.example/", "")
-    assert len(feed.entries) == 2  # the item with no id, url or title is dropped
-    first, second = feed.entries
+    # The item with only text is kept, titled by its first words.
+    first, second, text_only = feed.entries
+    assert (text_only.guid, text_only.link) == ("", "")
+    assert text_only.title == "Tanpa judul, tautan atau id: tidak bisa dikenali."
     assert first.guid == "https://kabar.example/?p=901"
     assert first.categories == ("KALTARA", "Literasi")
     assert first.author == "Wira"
@@ -268,7 +270,7 @@ def test_ttl(ttl: str, seconds: int | None) -> None:
     assert feed.ttl == seconds
 
 
-def test_entries_without_identity_are_dropped_and_untitled_ones_titled() -> None:
+def test_description_only_items_are_kept_and_untitled_ones_titled() -> None:
     body = rss(
         item(description="Tanpa judul, tautan atau guid.")
         + item(
@@ -276,12 +278,16 @@ def test_entries_without_identity_are_dropped_and_untitled_ones_titled() -> None
             description="<p>Warga Malinau menyambut Gubernur Kalimantan Utara dengan tarian "
             "adat Dayak di bandara.</p>",
         )
+        + item(description="  ")
     )
-    (entry,) = parse_feed(body, RSS, f"{SITE}/feed/").entries
+    feed = parse_feed(body, RSS, f"{SITE}/feed/")
+    bare, entry = feed.entries
+    assert (bare.title, bare.link, bare.guid) == ("Tanpa judul, tautan atau guid.", "", "")
     assert (
         entry.title
         == "Warga Malinau menyambut Gubernur Kalimantan Utara dengan tarian adat Dayak di…"
     )
+    assert feed.skipped == ("entry 3: no title, link, id or text",)  # nothing at all in it
 
 
 def test_rss_author_email_is_not_kept() -> None:

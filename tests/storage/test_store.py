@@ -226,12 +226,18 @@ async def test_upsert_many_after_redis_forgot_its_scripts(store: Store) -> None:
     assert len(await store.redis.xrange(keys.EVENTS)) == 2
 
 
-async def test_published_of_by_id_or_link(store: Store) -> None:
+async def test_published_of_the_article_an_upsert_would_join(store: Store) -> None:
     a = make(3)
     await store.upsert(a)
-    assert await store.published_of(a.id, "") == a.published
-    assert await store.published_of("0" * 16, a.link.replace("https:", "http:")) == a.published
-    assert await store.published_of("0" * 16, "https://elsewhere.example/x") is None
+    later = dataclasses.replace(a, published=T0 + timedelta(days=1), content_hash="")
+    assert await store.published_of(later) == a.published
+    # Another source's entry with that canonical link would join it.
+    page = dataclasses.replace(later, id="0" * 16, link=a.link.replace("https:", "http:"))
+    assert await store.published_of(dataclasses.replace(page, source="web")) == a.published
+    # Another entry of the same source never does; nor does another link.
+    assert await store.published_of(page) is None
+    elsewhere = dataclasses.replace(page, source="web", link="https://elsewhere.example/x")
+    assert await store.published_of(elsewhere) is None
 
 
 async def test_offset_pages(store: Store) -> None:

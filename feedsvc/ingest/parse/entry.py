@@ -103,10 +103,11 @@ def build_entry(
     updated: datetime | None = None,
     summary: str = "",
     content_html: str = "",
+    content_base: str = "",
     canonical: str = "",
     image: str = "",
 ) -> Entry | None:
-    """An Entry from raw fields, or None when nothing identifies it.
+    """An Entry from raw fields, or None when there is nothing in them at all.
 
     `title`, `author`, category names and `summary` may hold markup, which is
     stripped; the summary is taken from the content when empty. `content_html` is
@@ -114,12 +115,12 @@ def build_entry(
     """
     guid = strip_control_chars(guid).strip()
     title = plain_text(title)
-    if not (link or guid or title):
-        return None
-    content = clean_html(content_html, link or base) if content_html else ""
+    content = clean_html(content_html, content_base or link or base) if content_html else ""
     # Through plain_text even when it is text already: escaped markup in the source
     # ("&lt;script&gt;") would otherwise come back as markup-looking plain text.
     summary_text = plain_text(summary) or plain_text(html_to_text(content))
+    if not (link or guid or title or summary_text):
+        return None  # an RSS item may be a description alone, but not nothing
     return Entry(
         guid=guid,
         link=link,

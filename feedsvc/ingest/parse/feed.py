@@ -1,9 +1,10 @@
 """Feed documents -> entries: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed by hand.
 
-feedparser gets the body as a stream and only the headers that say how to decode
-it. It is not given the document URL: relative links left in content are resolved
-by `clean_html` against each entry's own link (what a browser on the article page
-would do), while xml:base, where a feed has one, is still applied by feedparser.
+feedparser gets the body as a stream, the headers that say how to decode it, and
+the document's URL (as Content-Location: the fetcher owns HTTP), so entry links
+and xml:base resolve per element. Relative links in content resolve against the
+xml:base in effect where the feed declares one, else against the entry's own
+link (what a browser on the article page would do).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def parse_feed(
     base = document_base(headers, url)
     if looks_like_json(body):
         return parse_json_feed(body, base, now=now)
-    result = _run_feedparser(body, headers)
+    result = _run_feedparser(body, headers, base)
     if not result.get("version") and not result.entries:
         raise ParseError(_why_not_a_feed(result, body, headers))
     feed = result.feed
@@ -78,13 +79,23 @@ def parse_feed(
     )
 
 
-def _run_feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
+def _run_feedparser(body: bytes, headers: Mapping[str, str], base: str) -> Any:
     # A stream, never bytes: feedparser would try a bytes argument as a file name.
     # feedparser's own sanitiser is off: nh3 cleans every field afterwards (entry.py),
     # and running both cost a tenth of the ingest time (docs/BENCHMARKS.md).
     passed = {name: headers[name] for name in _DECODING_HEADERS if name in headers}
+    # Without a document URL feedparser lets one item's xml:base leak into the next.
+    passed["content-location"] = base
+    # Headers without a type would be "not XML" to feedparser; this one lets the
+    # document's own XML declaration and byte order mark decide the encoding.
+    passed.setdefault("content-type", "application/xml")
     try:
-        return feedparser.parse(io.BytesIO(body), response_headers=passed, sanitize_html=False)
+        return feedparser.parse(
+            io.BytesIO(body),
+            response_headers=passed,
+            sanitize_html=False,
+            resolve_relative_uris=False,  # content: see _content_html
+        )
     except Exception as exc:  # hostile bytes may break any parser; it is still just "not a feed"
         raise ParseError(f"not a feed: the parser failed ({one_line(exc)})") from exc
 
@@ -122,6 +133,7 @@ def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:
     # `?p=123` guid still leads to the post, so it serves when <link> is missing.
     link = web_url(raw.get("link"), base) or web_url(guid, base)
     updated = _date(raw, "updated", now)
+    content_html, content_base = _content_html(raw)
     return build_entry(
         base=base,
         guid=guid,
@@ -133,7 +145,9 @@ def _entry(raw: Any, base: str, now: datetime | None) -> Entry | None:
         published=_date(raw, "published", now) or updated,
         updated=updated,
         summary=_summary_text(raw),
-        content_html=_content_html(raw),
+        content_html=content_html,
+        # xml:base, where the feed set one for this content, else the entry's link.
+        content_base=content_base if content_base != base else "",
         image=_image(raw, base),
     )
 
@@ -155,17 +169,24 @@ def _image(raw: Any, base: str) -> str:
     return next((url for url in found if url), "")
 
 
-def _content_html(raw: Any) -> str:
-    """The longest HTML content (content:encoded, atom:content), else the summary."""
+def _content_html(raw: Any) -> tuple[str, str]:
+    """The longest HTML content (content:encoded, atom:content), else the summary.
+
+    With the base URL feedparser saw in effect for it (xml:base or the document's).
+    """
     parts = [c for c in raw.get("content") or () if isinstance(c.get("value"), str)]
-    as_html = [c["value"] for c in parts if c.get("type") in _HTML_TYPES]
+    as_html = [c for c in parts if c.get("type") in _HTML_TYPES]
     if as_html:
-        return max(as_html, key=len)
+        best = max(as_html, key=lambda c: len(c["value"]))
+        return best["value"], as_text(best.get("base"))
     if parts:
-        return text_as_html(max((c["value"] for c in parts), key=len))
+        best = max(parts, key=lambda c: len(c["value"]))
+        return text_as_html(best["value"]), ""
     summary = as_text(raw.get("summary"))
     detail = raw.get("summary_detail") or {}
-    return summary if detail.get("type") in _HTML_TYPES else text_as_html(summary)
+    if detail.get("type") in _HTML_TYPES:
+        return summary, as_text(detail.get("base"))
+    return text_as_html(summary), ""
 
 
 def _summary_text(raw: Any) -> str:

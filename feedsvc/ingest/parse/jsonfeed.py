@@ -7,6 +7,7 @@ untrusted: a value of the wrong type counts as missing.
 from __future__ import annotations
 
 import codecs
+import re
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,8 @@ from feedsvc.ingest.parse.entry import (
     web_url,
 )
 
-VERSION_PREFIX = "https://jsonfeed.org/version/"
+# "https://jsonfeed.org/version/1.1", "http://jsonfeed.org/version/1", and the like.
+_VERSION = re.compile(r"https?://(?:www\.)?jsonfeed\.org/version/", re.IGNORECASE)
 _LEADING = b" \t\r\n"
 
 
@@ -41,7 +43,7 @@ def parse_json_feed(body: bytes, base: str, *, now: datetime | None = None) -> P
         doc = orjson.loads(body.removeprefix(codecs.BOM_UTF8))
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"not a feed: broken JSON ({one_line(exc)})") from exc
-    if not isinstance(doc, dict) or not as_text(doc.get("version")).startswith(VERSION_PREFIX):
+    if not isinstance(doc, dict) or not _VERSION.match(as_text(doc.get("version")).strip()):
         raise ParseError("not a feed: a JSON document that is not a JSON Feed")
     items = doc.get("items")
     entries, skipped = map_entries(
