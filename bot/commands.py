@@ -26,6 +26,7 @@ from feedsvc.config import Settings
 from feedsvc.dates import duration, relative_age
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import slugify
+from feedsvc.publish.categories import configured_slugs, shown_categories
 from feedsvc.storage.store import Category, Store
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,9 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _reply(update, messages.categories(await services(context).store.categories()))
+    s = services(context)
+    found = shown_categories(await s.store.categories(), configured_slugs(s.settings))
+    await _reply(update, messages.categories(found))
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

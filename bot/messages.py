@@ -18,6 +18,8 @@ from feedsvc.storage.store import Category
 
 LEAD_LENGTH = 160  # about two lines on a phone, like the site's "Recent Posts"
 MAX_TEXT = 4096  # Telegram's limit on a message's text, markup excluded
+CATEGORIES_LENGTH = 200  # the category line of a push
+AUTHOR_LENGTH = 100
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -56,24 +58,39 @@ def visible_length(html: str) -> int:
     return len(unescape(_TAG.sub("", html)))
 
 
+def utf16_length(html: str) -> int:
+    """`visible_length` in UTF-16 code units, as Telegram counts (an emoji is two)."""
+    return len(unescape(_TAG.sub("", html)).encode("utf-16-le")) // 2
+
+
 def push(article: Article) -> str:
     """One new post: title, lead, category, author, time in WITA, link."""
     lines = [f"<b>{link(article.link, article.title)}</b>"]
     if text := lead(article, 300):
         lines += ["", escape(text)]
-    about = [f"🏷 {escape(', '.join(article.categories))}"]
+    about = [f"🏷 {escape(summarize(', '.join(article.categories), CATEGORIES_LENGTH))}"]
     if article.author:
-        about.append(f"✍️ {escape(article.author)}")
+        about.append(f"✍️ {escape(summarize(article.author, AUTHOR_LENGTH))}")
     lines += ["", " · ".join(about), f"🕒 {format_wita(article.published)}"]
     lines.append(link(article.link, "Baca selengkapnya »"))
     return "\n".join(lines)
 
 
 def categories(found: list[Category]) -> str:
+    """The /kategori list; rows that would pass Telegram's limit are summed up instead."""
     if not found:
         return "Belum ada kategori: belum ada berita yang masuk."
-    rows = [f"• {escape(c.name)} ({c.count})" for c in found]
-    return "<b>Kategori</b>\n" + "\n".join(rows) + "\n\nBerlangganan: /langganan NAMA_KATEGORI"
+    head, foot = "<b>Kategori</b>", "\n\nBerlangganan: /langganan NAMA_KATEGORI"
+    rows: list[str] = []
+    room = MAX_TEXT - utf16_length(head + foot) - 40  # 40: the "… lain" line
+    for c in found:
+        row = f"• {escape(summarize(c.name, 64))} ({c.count})"
+        room -= utf16_length(row) + 1
+        if room < 0:
+            rows.append(f"… dan {len(found) - len(rows)} kategori lain")
+            break
+        rows.append(row)
+    return head + "\n" + "\n".join(rows) + foot
 
 
 def names(slugs: Iterable[str], known: dict[str, str]) -> str:

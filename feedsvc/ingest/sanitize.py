@@ -6,6 +6,7 @@ is safe to show in a browser or a feed reader and valid to embed in an XML feed.
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -64,6 +65,14 @@ _IMG_WITHOUT_SRC = re.compile(r'<img(?:\s+(?!src=)[a-z-]+="[^"]*")*\s*/?>')
 # U+FFFE, U+FFFF or surrogates; lone surrogates would also make nh3 raise.
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
+# Bidi embeddings, overrides, isolates and marks, and zero-width characters: invisible
+# in a title or a name, yet able to reorder or hide what a reader sees.
+_INVISIBLE = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+# What a reader that unescapes text once more would take for a tag.
+_TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
+UNESCAPE_ROUNDS = 4  # layers of escaping taken off a plain-text field before giving up
+
 # How block structure shows in plain text.
 _PARAGRAPH_TAGS = frozenset({
     "p", "div", "blockquote", "pre", "hr", "figure", "table",
@@ -81,6 +90,11 @@ _TRAILING_JUNK = " \t\n,.;:!?-–—…/\\([{“‘«"
 def strip_control_chars(text: str) -> str:
     """Remove characters XML 1.0 forbids (C0 controls but \\t\\n\\r, U+FFFE/F, surrogates)."""
     return _CONTROL_CHARS.sub("", text)
+
+
+def strip_invisible(text: str) -> str:
+    """Remove bidi controls and zero-width characters (titles, names, categories)."""
+    return _INVISIBLE.sub("", text)
 
 
 def clean_html(html: str, base_url: str) -> str:
@@ -190,8 +204,21 @@ def html_to_text(html: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """One line of plain text for titles, authors and category names."""
-    return " ".join(html_to_text(text).split())
+    """One line of plain text for titles, authors and category names.
+
+    Nothing in it looks like a tag even after one more unescaping (a title sent
+    as `&lt;b&gt;` is markup to many readers), and no invisible characters.
+    """
+    for _ in range(UNESCAPE_ROUNDS):
+        text = " ".join(strip_invisible(html_to_text(text)).split())
+        if not _TAG_LIKE.search(html_module.unescape(text)):
+            return text
+    # Escaped more times than anyone means: unescape all of it, keep no "<".
+    while True:
+        flat = html_module.unescape(text).replace("<", "")
+        if flat == text:
+            return text
+        text = flat
 
 
 def summarize(text: str, limit: int = 280) -> str:

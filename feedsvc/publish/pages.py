@@ -20,6 +20,7 @@ from feedsvc.config import Settings
 from feedsvc.dates import format_wita, relative_age, to_wita
 from feedsvc.ingest.sanitize import html_to_text, summarize
 from feedsvc.models import Article
+from feedsvc.publish.categories import configured_slugs, shown_categories
 from feedsvc.publish.feeds import Rendered, feed_url, respond
 from feedsvc.publish.opml import Outline, write_opml
 from feedsvc.publish.render import FORMATS, MEDIA_TYPES, last_updated
@@ -72,7 +73,7 @@ def add_routes(app: web.Application) -> None:
 async def index(request: web.Request) -> web.Response:
     """The home page: latest posts, categories with counts, feed links."""
     settings, store = request.app[appkeys.SETTINGS], request.app[appkeys.STORE]
-    categories = await store.categories()
+    categories = shown_categories(await store.categories(), configured_slugs(settings))
     posts = await store.list(limit=INDEX_POSTS)
     now = datetime.now(UTC)
     body = render_index(settings, categories, posts, now).encode()
@@ -83,7 +84,7 @@ async def index(request: web.Request) -> web.Response:
 async def opml(request: web.Request) -> web.Response:
     """OPML 2.0 listing the all-news feed and every category's feed."""
     settings, store = request.app[appkeys.SETTINGS], request.app[appkeys.STORE]
-    categories = await store.categories()
+    categories = shown_categories(await store.categories(), configured_slugs(settings))
     newest = last_updated(await store.list(limit=1))
     body = render_opml(settings, categories, newest)
     response = respond(request, Rendered.of(body, newest or datetime.now(UTC)), OPML_TYPE)

@@ -3,7 +3,9 @@
 libxml2 reads `<meta charset>` itself but falls back to Latin-1 and knows nothing of
 the Content-Type header, so the charset is chosen here (byte order mark, then the
 header, then a `<meta>` or XML declaration near the top, then UTF-8 when the bytes
-are valid UTF-8, else windows-1252) and lxml is handed UTF-8.
+are UTF-8, else windows-1252) and lxml is handed UTF-8. Bytes that are UTF-8 but
+for a few broken sequences stay UTF-8, the broken bytes replaced: one bad byte
+must not turn the whole page into mojibake.
 """
 
 from __future__ import annotations
@@ -27,6 +29,24 @@ _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""")
 # What browsers actually use for these labels (the WHATWG Encoding Standard).
 _BROWSER_ALIASES = {"ascii": "cp1252", "iso8859-1": "cp1252"}
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def looks_like_utf8(body: bytes) -> bool:
+    """True when `body` is UTF-8, perhaps with a few broken sequences.
+
+    Text in a legacy 8-bit encoding almost never forms valid multi-byte UTF-8
+    sequences; UTF-8 with a stray bad byte forms many more of them than errors.
+    """
+    try:
+        body.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        pass
+    errors = body.decode("utf-8", "replace").count("\ufffd") - body.count(b"\xef\xbf\xbd")
+    return len(_UTF8_SEQUENCE.findall(body)) > errors
 
 
 def decode_html(body: bytes, headers: Mapping[str, str]) -> str:
@@ -38,10 +58,9 @@ def decode_html(body: bytes, headers: Mapping[str, str]) -> str:
         text = _decode_as(body, label)
         if text is not None:
             return text
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body.decode("cp1252", "replace")
+    if looks_like_utf8(body):
+        return body.decode("utf-8", "replace")
+    return body.decode("cp1252", "replace")
 
 
 def parse_html(body: bytes, headers: Mapping[str, str]) -> lxml.html.HtmlElement | None:

@@ -19,11 +19,17 @@ from feedsvc.ingest.sanitize import (
     clean_text,
     html_to_text,
     strip_control_chars,
+    strip_invisible,
     summarize,
 )
 
 TITLE_FROM_SUMMARY_LIMIT = 80
+MAX_TITLE_LENGTH = 500  # characters; a longer title is cut at a word
+MAX_AUTHOR_LENGTH = 200
 MAX_CATEGORY_LENGTH = 100  # longer "categories" are sentences, not names
+# Title, author, summary and content of one article together, in characters: a
+# long read is a tenth of this, and every feed page and push stays of sane size.
+MAX_ARTICLE_LENGTH = 100_000
 MAX_ERROR_LENGTH = 200
 
 
@@ -114,26 +120,49 @@ def build_entry(
     untrusted HTML. No plain-text field comes out holding anything tag-like.
     """
     guid = strip_control_chars(guid).strip()
-    title = plain_text(title)
+    title = cut(plain_text(title), MAX_TITLE_LENGTH)
     content = clean_html(content_html, content_base or link or base) if content_html else ""
     # Through plain_text even when it is text already: escaped markup in the source
     # ("&lt;script&gt;") would otherwise come back as markup-looking plain text.
     summary_text = plain_text(summary) or plain_text(html_to_text(content))
     if not (link or guid or title or summary_text):
         return None  # an RSS item may be a description alone, but not nothing
+    title = title or summarize(summary_text, TITLE_FROM_SUMMARY_LIMIT)
+    author = cut(plain_text(author), MAX_AUTHOR_LENGTH)
+    summary = summarize(summary_text)
+    room = MAX_ARTICLE_LENGTH - len(title) - len(author) - len(summary)
     return Entry(
         guid=guid,
         link=link,
-        title=title or summarize(summary_text, TITLE_FROM_SUMMARY_LIMIT),
+        title=title,
         categories=clean_categories(categories),
-        author=plain_text(author),
+        author=author,
         published=published,
         updated=updated,
-        summary=summarize(summary_text),
-        content=content,
+        summary=summary,
+        content=cut_html(content, room, link or base),
         canonical=canonical,
         image=web_url(image, link or base),
     )
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` at most `limit` characters long, cut at a word with "…"."""
+    return text if len(text) <= limit else summarize(text, limit - 1)
+
+
+def cut_html(content: str, limit: int, base: str) -> str:
+    """Sanitised HTML cut to about `limit` characters before a tag, tags closed again."""
+    if len(content) <= limit:
+        return content
+    margin = 64  # for the end tags cleaning adds back and the "…"
+    while margin < limit:
+        end = content.rfind("<", 0, limit - margin)
+        cut = clean_html(content[: end if end > 0 else limit - margin] + "<p>…</p>", base)
+        if len(cut) <= limit:
+            return cut
+        margin *= 2
+    return ""
 
 
 def clean_categories(names: Iterable[str]) -> tuple[str, ...]:
@@ -151,7 +180,7 @@ def plain_text(text: str) -> str:
     if "<" in text or "&" in text:
         return clean_text(text)
     # What clean_text gives for such text, without two parser passes per field.
-    return " ".join(strip_control_chars(text).split())
+    return " ".join(strip_invisible(strip_control_chars(text)).split())
 
 
 def web_url(value: object, base: str) -> str:

@@ -9,6 +9,7 @@ link (what a browser on the article page would do).
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import time
@@ -19,6 +20,7 @@ from typing import Any
 import feedparser
 
 from feedsvc.dates import MAX_YEAR, MIN_YEAR, parse_date
+from feedsvc.ingest.parse.document import looks_like_utf8
 from feedsvc.ingest.parse.entry import (
     Entry,
     ParsedFeed,
@@ -46,6 +48,8 @@ _AUTHOR_FORMS = (
     re.compile(rf"(?P<name>[^()<>]*?)\s*[(<]{_EMAIL}[)>]"),  # "Wira (wira@x.id)", "Wira <…>"
     re.compile(rf"(?P<name>){_EMAIL}"),  # an address alone: no name
 )
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""")
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 
 
@@ -64,6 +68,7 @@ def parse_feed(
     base = document_base(headers, url)
     if looks_like_json(body):
         return parse_json_feed(body, base, now=now)
+    body, headers = _readable(body, headers)
     result = _run_feedparser(body, headers, base)
     if not result.get("version") and not result.entries:
         raise ParseError(_why_not_a_feed(result, body, headers))
@@ -77,6 +82,44 @@ def parse_feed(
         error=_bozo_reason(result),
         skipped=skipped,
     )
+
+
+def _readable(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The document with broken bytes replaced where they are, in the encoding it uses.
+
+    feedparser retries a document that fails to decode in the next candidate
+    encoding, turning every title of a UTF-8 feed with one bad byte into mojibake.
+    """
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"\x00")) or body[1:2] == b"\x00":
+        return body, headers  # UTF-16/32: feedparser reads those itself
+    label = _header_charset(headers) or _xml_encoding(body)
+    try:
+        name = codecs.lookup(label).name if label else "utf-8"
+    except LookupError:
+        return body, headers
+    if name in ("utf-8", "ascii"):
+        if not looks_like_utf8(body.removeprefix(codecs.BOM_UTF8)):
+            return body, headers  # undeclared or mislabelled legacy bytes: feedparser guesses
+        name = "utf-8"
+    try:
+        body.decode(name)
+        return body, headers
+    except UnicodeDecodeError:
+        text = body.decode(name, "replace")
+    except (LookupError, ValueError):
+        return body, headers
+    media = headers.get("content-type", "application/xml").split(";")[0].strip()
+    return text.encode("utf-8"), {**headers, "content-type": f"{media}; charset=utf-8"}
+
+
+def _header_charset(headers: Mapping[str, str]) -> str:
+    match = _CHARSET.search(headers.get("content-type", ""))
+    return match.group(1) if match else ""
+
+
+def _xml_encoding(body: bytes) -> str:
+    match = _XML_ENCODING.match(body.removeprefix(codecs.BOM_UTF8)[:512])
+    return match.group(1).decode("ascii") if match else ""
 
 
 def _run_feedparser(body: bytes, headers: Mapping[str, str], base: str) -> Any:

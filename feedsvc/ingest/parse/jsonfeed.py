@@ -40,7 +40,8 @@ def looks_like_json(body: bytes) -> bool:
 def parse_json_feed(body: bytes, base: str, *, now: datetime | None = None) -> ParsedFeed:
     """Entries of a JSON Feed; ParseError when the JSON is broken or not a JSON Feed."""
     try:
-        doc = orjson.loads(body.removeprefix(codecs.BOM_UTF8))
+        # JSON is UTF-8: a broken byte spoils its own string, not the feed.
+        doc = orjson.loads(body.removeprefix(codecs.BOM_UTF8).decode("utf-8", "replace"))
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"not a feed: broken JSON ({one_line(exc)})") from exc
     if not isinstance(doc, dict) or not _VERSION.match(as_text(doc.get("version")).strip()):
