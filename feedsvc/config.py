@@ -27,6 +27,7 @@ TELEGRAM_MODES = ("polling", "webhook")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
+MIN_PARSE_MEMORY_MB = 128  # what a parse process needs before it parses anything
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -87,6 +88,7 @@ class PollSettings:
     user_agent: str = "feedsvc/VERSION (+base_url)"
     parse_processes: int = 2
     max_entries: int = 200
+    parse_memory_mb: int = 256
     lease: float = 300  # seconds a worker's claim on a source holds (at least 8 x timeout)
 
 
@@ -328,6 +330,8 @@ def _check_values(s: Settings, where: str) -> None:
         fail("poll.parse_processes", "must be between 0 and 64")
     if s.poll.max_entries < 1:
         fail("poll.max_entries", "must be at least 1")
+    if s.poll.parse_memory_mb < MIN_PARSE_MEMORY_MB:
+        fail("poll.parse_memory_mb", f"must be at least {MIN_PARSE_MEMORY_MB}")
     _check_sources(s.sources, fail)
     _check_telegram(s.telegram, fail)
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ProcessPoolExecutor
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -24,6 +22,7 @@ from bot.app import build_application, run_bot
 from feedsvc import appkeys
 from feedsvc.config import Settings
 from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.parsepool import ParsePool
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
@@ -155,7 +154,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     fetcher = Fetcher(
         app[appkeys.HTTP], timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
     )
-    pool = parse_pool(settings.poll.parse_processes)
+    pool = parse_pool(settings)
     ingestor = Ingestor(
         store, registry, fetcher, settings, on_change=changed_callback(app), parse_pool=pool
     )
@@ -180,7 +179,7 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
         await asyncio.gather(task, stop_on_shutdown, return_exceptions=True)
         await poller.drain(min(POLL_GRACE, shutdown.time_left() / 4))
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=False)
 
 
 POLL_GRACE = 3.0  # seconds polls in flight may take to finish at a stop
@@ -191,21 +190,15 @@ async def _call_on(shutdown: Shutdown, stop: Callable[[], None]) -> None:
     stop()
 
 
-def parse_pool(processes: int) -> ProcessPoolExecutor | None:
-    """Processes for parsing large feeds: every core, and no event-loop stalls.
+def parse_pool(settings: Settings) -> ParsePool | None:
+    """Processes for parsing large feeds: every core, no event-loop stalls, bounded memory.
 
     Workers start on first use, so a service whose feeds are all small never
     starts one.
     """
-    if processes <= 0:
+    if settings.poll.parse_processes <= 0:
         return None
-    context = multiprocessing.get_context("spawn")  # no forked copy of our loop and sockets
-    return ProcessPoolExecutor(processes, mp_context=context, initializer=_ignore_sigint)
-
-
-def _ignore_sigint() -> None:
-    # A Ctrl-C reaches the whole process group; the parent decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return ParsePool(settings.poll.parse_processes, memory_mb=settings.poll.parse_memory_mb)
 
 
 async def bot_ctx(app: web.Application) -> AsyncIterator[None]:

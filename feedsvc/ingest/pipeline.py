@@ -14,7 +14,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -37,6 +36,7 @@ from feedsvc.ingest.parse import (
     read_page,
 )
 from feedsvc.ingest.parse.entry import one_line
+from feedsvc.ingest.parsepool import ParsePool
 from feedsvc.ingest.schedule import next_poll_after_failure, next_poll_after_success
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import DEFAULT_CATEGORY, Article, Source, SourceStatus, slugify, stable_id
@@ -165,7 +165,7 @@ class Ingestor:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         on_change: Callable[[set[str | None]], None] | None = None,
-        parse_pool: Executor | None = None,
+        parse_pool: ParsePool | None = None,
     ) -> None:
         self.on_change = on_change  # told which categories changed (WebSub pings)
         # A process pool parses many changed feeds on every core (docs/BENCHMARKS.md).
@@ -295,14 +295,9 @@ class Ingestor:
         return call()
 
     async def _off_loop(self, call: Callable[[], T]) -> T:
-        """`call()` in the parse pool when there is one, else in a thread."""
+        """`call()` in the parse pool (bounded memory and CPU) when there is one, else a thread."""
         if self.parse_pool is not None:
-            try:
-                return await asyncio.get_running_loop().run_in_executor(self.parse_pool, call)
-            except BrokenExecutor:
-                # A pool worker died (killed, out of memory): parse in threads from now on.
-                log.error("parse pool is broken; parsing in threads from now on")
-                self.parse_pool = None
+            return await self.parse_pool.run(call)
         return await asyncio.to_thread(call)
 
     async def store_entries(

@@ -87,6 +87,8 @@ def map_entries(
     for number, raw in enumerate(raws, 1):
         try:
             entry = mapper(raw)
+        except MemoryError:
+            raise
         except Exception as exc:  # any field of hostile input may break a mapping
             skipped.append(one_line(f"entry {number}: {type(exc).__name__}: {exc}", 120))
             continue

@@ -139,6 +139,8 @@ def _run_feedparser(body: bytes, headers: Mapping[str, str], base: str) -> Any:
             sanitize_html=False,
             resolve_relative_uris=False,  # content: see _content_html
         )
+    except MemoryError:
+        raise  # the parse pool's limit: "too large to parse", not "not a feed"
     except Exception as exc:  # hostile bytes may break any parser; it is still just "not a feed"
         raise ParseError(f"not a feed: the parser failed ({one_line(exc)})") from exc
 
