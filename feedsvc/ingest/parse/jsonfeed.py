@@ -27,8 +27,11 @@ from feedsvc.ingest.parse.entry import (
     web_url,
 )
 
-# "https://jsonfeed.org/version/1.1", "http://jsonfeed.org/version/1", and the like.
-_VERSION = re.compile(r"https?://(?:www\.)?jsonfeed\.org/version/", re.IGNORECASE)
+# "https://jsonfeed.org/version/1.1", "http://jsonfeed.org/version/1", and the bare
+# "1.0" or "1.1" some generators write.
+_VERSION = re.compile(
+    r"(?:https?://(?:www\.)?jsonfeed\.org/version/\S*|v?1(?:\.\d+)?/?)", re.IGNORECASE
+)
 _LEADING = b" \t\r\n"
 
 
@@ -44,7 +47,7 @@ def parse_json_feed(body: bytes, base: str, *, now: datetime | None = None) -> P
         doc = orjson.loads(body.removeprefix(codecs.BOM_UTF8).decode("utf-8", "replace"))
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"not a feed: broken JSON ({one_line(exc)})") from exc
-    if not isinstance(doc, dict) or not _VERSION.match(as_text(doc.get("version")).strip()):
+    if not isinstance(doc, dict) or not _VERSION.fullmatch(as_text(doc.get("version")).strip()):
         raise ParseError("not a feed: a JSON document that is not a JSON Feed")
     items = doc.get("items")
     entries, skipped = map_entries(
