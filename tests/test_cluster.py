@@ -189,11 +189,12 @@ def test_a_cluster_url_with_no_node_up_is_one_line_and_exit_2(tmp_path: Path) ->
     [port] = free_cluster_ports(1)
     done = run_web(tmp_path, f"redis+cluster://127.0.0.1:{port}")
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
+    [line] = done.stderr.strip().splitlines()
+    # The cause's wording is the event loop's (asyncio and uvloop say it differently).
+    assert line.startswith(
         f"feedsvc: Redis Cluster at redis+cluster://127.0.0.1:{port} cannot be used: "
-        f"no node answers (Error 111 connecting to 127.0.0.1:{port}. "
-        f"Connect call failed ('127.0.0.1', {port}))"
-    ]
+        f"no node answers (Error 111 connecting to 127.0.0.1:{port}."
+    ), line
 
 
 def test_a_cluster_whose_slots_are_not_all_served_is_one_line_and_exit_2(
