@@ -1,0 +1,218 @@
+"""The store's Lua scripts: the atomic upsert, the stored-date lookup, the listing.
+
+Each runs in one round trip; the store registers them (store.py). Key layout: keys.py.
+"""
+
+from __future__ import annotations
+
+from feedsvc.storage import events
+
+# Which stored article an incoming one is (shared by the upsert and published_of).
+# Within one source an article is its identity (guid, else link): two entries of a
+# source are never merged. Across sources, an article of another source is joined
+# when it has the same identity and link, or (an html page and a feed item of one
+# post) the same canonical link; a `c:<source>` field on it records which entry
+# of each source joined, so a second entry of that source never joins as well.
+# A different post of another source that happens to share the identity (guid
+# "1" on two sites) gets an id of its own, `alt_id`.
+RESOLVE = """
+local function resolve(art_prefix, link_prefix, id, alt_id, link_key, source)
+  local function joins(tkey, link_match)
+    local claim = redis.call('HGET', tkey, 'c:' .. source)
+    if claim then return claim == id end
+    return link_match
+  end
+  local key = art_prefix .. id
+  if redis.call('EXISTS', art_prefix .. alt_id) == 1 then
+    return alt_id, nil
+  end
+  if redis.call('EXISTS', key) == 1 then
+    local owner = redis.call('HGET', key, 'src')
+    if owner == source or source == 'api' then return id, nil end
+    local same_link = link_key ~= '' and redis.call('HGET', key, 'l') == link_key
+    if joins(key, same_link) then return id, id end
+    return alt_id, nil
+  end
+  if link_key ~= '' then
+    local other = redis.call('GET', link_prefix .. link_key)
+    if other then
+      local okey = art_prefix .. other
+      if redis.call('EXISTS', okey) == 1 and redis.call('HGET', okey, 'src') ~= source
+          and joins(okey, true) then
+        return other, id
+      end
+    end
+  end
+  return id, nil
+end
+"""
+
+# Lua: no cjson encoding anywhere (Redis's cjson turns [] into {}); list fields are
+# joined with \31 instead. Categories new to the store are refused once it holds
+# `max_categories`; an article left with none gets the fallback category.
+UPSERT = (
+    events.LUA_APPEND
+    + RESOLVE
+    + """
+local all, names_key, versions, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local art_prefix, cat_prefix, link_prefix = ARGV[1], ARGV[2], ARGV[3]
+local id, link_key, doc, hash = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local score, source, pushable = tonumber(ARGV[8]), ARGV[9], ARGV[10]
+local retention, maxlen, alt_id = tonumber(ARGV[11]), ARGV[12], ARGV[13]
+local max_categories, fallback_name, fallback_slug = tonumber(ARGV[14]), ARGV[15], ARGV[16]
+local ncat = tonumber(ARGV[17])
+local CAT = 17
+
+local function split(s)
+  local out = {}
+  if s then for part in string.gmatch(s, '[^\\31]+') do out[#out + 1] = part end end
+  return out
+end
+
+local claim_as
+id, claim_as = resolve(art_prefix, link_prefix, id, alt_id, link_key, source)
+local key = art_prefix .. id
+
+local old = redis.call('HMGET', key, 'h', 'n', 'k', 'src', 's')
+local names, slugs = split(old[2]), split(old[3])
+local have = {}
+for _, s in ipairs(slugs) do have[s] = true end
+local grew = false
+local room = max_categories - redis.call('HLEN', names_key)
+local refused = {}
+local function add(name, slug)
+  if have[slug] then return end
+  if redis.call('HEXISTS', names_key, slug) == 0 then
+    if room <= 0 then refused[#refused + 1] = slug return end
+    room = room - 1
+  end
+  have[slug] = true
+  names[#names + 1] = name
+  slugs[#slugs + 1] = slug
+  grew = true
+end
+for i = 1, ncat do add(ARGV[CAT + i], ARGV[CAT + ncat + i]) end
+if #slugs == 0 then
+  have[fallback_slug] = true
+  names[1], slugs[1], grew = fallback_name, fallback_slug, true
+end
+local refused_text = table.concat(refused, ',')
+
+local function kept_by(slug)
+  local ckey = cat_prefix .. slug
+  if redis.call('ZCARD', ckey) < retention then return true end
+  local low = redis.call('ZRANGE', ckey, 0, 0, 'WITHSCORES')
+  local low_score = tonumber(low[2])
+  return score > low_score or (score == low_score and id > low[1])
+end
+
+local status
+if not old[1] then
+  local keep = false
+  for _, slug in ipairs(slugs) do
+    if kept_by(slug) then keep = true break end
+  end
+  if not keep then return {id, 'old', refused_text} end
+  status = 'new'
+  redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 'src', source, 'l', link_key)
+else
+  local owns = old[4] == source or source == 'api'
+  if owns and old[1] ~= hash then
+    status = 'updated'
+    redis.call('HSET', key, 'd', doc, 'h', hash, 's', score)
+  elseif grew then
+    status = 'updated'
+    score = tonumber(old[5])
+  else
+    -- Written once, so the next entry of this source with that link stays its own.
+    if claim_as then redis.call('HSETNX', key, 'c:' .. source, claim_as) end
+    return {id, 'unchanged', refused_text}
+  end
+end
+redis.call('HSET', key, 'n', table.concat(names, '\\31'), 'k', table.concat(slugs, '\\31'))
+if claim_as then redis.call('HSET', key, 'c:' .. source, claim_as) end
+if link_key ~= '' then
+  -- The link index names the first article stored with that link, while it lives.
+  local lkey = link_prefix .. link_key
+  local current = redis.call('GET', lkey)
+  if not current or redis.call('EXISTS', art_prefix .. current) == 0 then
+    redis.call('SET', lkey, id)
+  end
+end
+
+redis.call('ZADD', all, score, id)
+for i, slug in ipairs(slugs) do
+  redis.call('ZADD', cat_prefix .. slug, score, id)
+  redis.call('HSETNX', names_key, slug, names[i])
+  redis.call('HINCRBY', versions, slug, 1)
+end
+redis.call('HINCRBY', versions, '*', 1)
+
+local function drop_if_orphan(victim)
+  local vkey = art_prefix .. victim
+  local vals = redis.call('HMGET', vkey, 'k', 'l')
+  for _, s in ipairs(split(vals[1])) do
+    if redis.call('ZSCORE', cat_prefix .. s, victim) then return end
+  end
+  redis.call('DEL', vkey)
+  redis.call('ZREM', all, victim)
+  if vals[2] and vals[2] ~= '' then
+    local lkey = link_prefix .. vals[2]
+    if redis.call('GET', lkey) == victim then redis.call('DEL', lkey) end
+  end
+end
+
+for _, slug in ipairs(slugs) do
+  local ckey = cat_prefix .. slug
+  local excess = redis.call('ZCARD', ckey) - retention
+  if excess > 0 then
+    local victims = redis.call('ZRANGE', ckey, 0, excess - 1)
+    redis.call('ZREMRANGEBYRANK', ckey, 0, excess - 1)
+    for _, victim in ipairs(victims) do drop_if_orphan(victim) end
+  end
+end
+
+if status == 'new' then
+  append_event(events, maxlen, id, table.concat(slugs, ','), pushable)
+end
+return {id, status, refused_text}
+"""
+)
+
+# The sort score of the article an incoming one resolves to, if it is stored.
+PUBLISHED = (
+    RESOLVE
+    + """
+local id = resolve(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return redis.call('HGET', ARGV[1] .. id, 's')
+"""
+)
+
+LIST = """
+local index, art_prefix, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local ids = {}
+if ARGV[3] == '' then
+  local offset = tonumber(ARGV[5])
+  ids = redis.call('ZREVRANGE', index, offset, offset + limit - 1)
+else
+  local score, cursor_id = ARGV[3], ARGV[4]
+  for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', index, score, score)) do
+    if m < cursor_id and #ids < limit then ids[#ids + 1] = m end
+  end
+  if #ids < limit then
+    local rest = redis.call('ZREVRANGEBYSCORE', index, '(' .. score, '-inf',
+      'LIMIT', 0, limit - #ids)
+    for _, m in ipairs(rest) do ids[#ids + 1] = m end
+  end
+end
+local out = {}
+for _, id in ipairs(ids) do
+  local v = redis.call('HMGET', art_prefix .. id, 'd', 'n')
+  if v[1] then
+    out[#out + 1] = id
+    out[#out + 1] = v[1]
+    out[#out + 1] = v[2]
+  end
+end
+return out
+"""
