@@ -21,9 +21,9 @@ from feedsvc.cli.common import (
 )
 from feedsvc.config import SOURCE_KINDS, Settings
 from feedsvc.dates import duration
-from feedsvc.ingest.pipeline import MOVE_AFTER_POLLS
 from feedsvc.ingest.poller import SYNC_EVERY
 from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
+from feedsvc.ingest.status import MOVE_AFTER_POLLS
 from feedsvc.models import Source, SourceStatus, identity_key
 from feedsvc.publish.api import source_json
 

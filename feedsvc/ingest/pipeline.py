@@ -14,16 +14,17 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from feedsvc.config import Settings
-from feedsvc.dates import duration
+from feedsvc.ingest import listing
+from feedsvc.ingest.entries import Counts, feed_warning, is_pushable, newest, to_article
 from feedsvc.ingest.fetch import Fetcher, FetchError, FetchResult
+from feedsvc.ingest.listing import MAX_PAGES_PER_POLL
 from feedsvc.ingest.parse import (
     ARTICLE,
     LISTING,
@@ -31,127 +32,27 @@ from feedsvc.ingest.parse import (
     PageReading,
     ParsedFeed,
     ParseError,
-    find_article_links,
     parse_feed,
     read_page,
 )
 from feedsvc.ingest.parse.entry import one_line
 from feedsvc.ingest.parsepool import ParsePool
-from feedsvc.ingest.schedule import next_poll_after_failure, next_poll_after_success
 from feedsvc.ingest.sources import SourceRegistry
-from feedsvc.models import DEFAULT_CATEGORY, Article, Source, SourceStatus, slugify, stable_id
-from feedsvc.storage import keys
+from feedsvc.ingest.status import (
+    PollCrash,
+    PollOutcome,
+    current_target,
+    failed,
+    succeeded,
+)
+from feedsvc.models import DEFAULT_CATEGORY, Article, Source, SourceStatus
 from feedsvc.storage.store import Store, UpsertStatus
 
 log = logging.getLogger(__name__)
 
-UNTITLED = "(tanpa judul)"
-MAX_PAGES_PER_POLL = 30  # article pages an html source may fetch in one poll
-PAGE_CONCURRENCY = 4
-SEEN_KEEP = 5000  # article URLs remembered per html source
 THREAD_PARSE_BYTES = 64 * 1024  # larger bodies are parsed off the event loop
 POOL_PARSE_BYTES = 16 * 1024  # with a parse pool, bodies this large are parsed there
-FUTURE_SLACK = timedelta(minutes=10)
-MAX_ENTRY_CATEGORIES = 10  # a feed's tag cloud on every item is noise, not categories
-MOVE_AFTER_POLLS = 3  # polls that must see the same permanent redirect before it is followed
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    old: int = 0
-    skipped: int = 0  # entries that could not be stored, or were over poll.max_entries
-    why: tuple[str, ...] = ()  # the first few reasons
-
-    def __str__(self) -> str:
-        text = (
-            f"{self.new} new, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {self.old} too old"
-        )
-        return text + (f", {self.skipped} skipped" if self.skipped else "")
-
-
-@dataclass(frozen=True, slots=True)
-class PollOutcome:
-    counts: Counts
-    not_modified: bool = False
-    lower_bound: float | None = None  # seconds the server asked us to wait at least
-    fetch: FetchResult | None = None
-    warning: str = ""  # a successful poll that still needs the owner's eye
-
-
-class PollCrash(Exception):
-    """Something unexpected broke a poll; the source records it like any failure."""
-
-
-def skipped_warning(counts: Counts) -> str:
-    """`2 entries skipped: entry 3: …; entry 7: …`, one line for the source's status."""
-    if not counts.skipped:
-        return ""
-    noun = "entry" if counts.skipped == 1 else "entries"
-    return one_line(f"{counts.skipped} {noun} skipped: " + "; ".join(counts.why), 300)
-
-
-def to_article(entry: Entry, source: Source, first_seen: datetime) -> Article:
-    """The stored form of an entry: identity, categories, and a date it can sort by."""
-    link = entry.canonical or entry.link
-    identity = entry.guid or link or f"{source.name}|{entry.title}|{entry.published}"
-    # Whole seconds: the store reads a first-seen time back from its millisecond score,
-    # and a finer time would hash differently there and rewrite the entry once.
-    first_seen = first_seen.replace(microsecond=0)
-    published = entry.published or entry.updated or first_seen
-    if published > first_seen + FUTURE_SLACK:  # a site's clock or time zone is off
-        published = first_seen
-    return Article(
-        id=stable_id(identity),
-        title=entry.title or UNTITLED,
-        link=link,
-        categories=article_categories(entry.categories, source.category),
-        published=published,
-        updated=entry.updated if entry.updated and entry.updated != published else None,
-        author=entry.author,
-        summary=entry.summary,
-        content=entry.content,
-        source=source.name,
-        guid=entry.guid,
-        image=entry.image,
-    )
-
-
-def article_categories(names: Iterable[str], fallback: str) -> tuple[str, ...]:
-    """The usable names, the first MAX_ENTRY_CATEGORIES distinct ones; else the fallback."""
-    usable: dict[str, str] = {}
-    for name in names:
-        try:
-            slug = slugify(name)
-        except ValueError:
-            continue
-        usable.setdefault(slug, name)
-        if len(usable) == MAX_ENTRY_CATEGORIES:
-            break
-    return tuple(usable.values()) or (fallback or DEFAULT_CATEGORY,)
-
-
-def newest(entries: list[Entry], limit: int) -> tuple[list[Entry], int]:
-    """The `limit` newest entries (undated ones count as new), in document order."""
-    if len(entries) <= limit:
-        return entries, 0
-    latest = datetime.max.replace(tzinfo=UTC)
-    order = sorted(
-        range(len(entries)),
-        key=lambda i: entries[i].published or entries[i].updated or latest,
-        reverse=True,
-    )
-    keep = sorted(order[:limit])
-    return [entries[i] for i in keep], len(entries) - limit
-
-
-def is_pushable(article: Article, primed: bool, now: datetime, max_age_hours: float) -> bool:
-    """Push only what a primed source finds that is still fresh."""
-    return primed and article.published >= now - timedelta(hours=max_age_hours)
 
 
 class Ingestor:
@@ -195,19 +96,19 @@ class Ingestor:
         self, source: Source, status: SourceStatus
     ) -> tuple[SourceStatus, Counts]:
         now = self.clock()
-        status = _current_target(source, status)
+        status = current_target(source, status)
         try:
             outcome = await self._poll(source, status, now)
         except (FetchError, ParseError) as exc:
-            return self._failed(source, status, now, exc), Counts()
+            return failed(source, status, now, exc, self.rand()), Counts()
         except RedisError:
             raise  # the store's trouble, not the source's: the poller deals with it
         except Exception as exc:
             # A bug or input nobody foresaw: still the source's failure, with backoff,
             # and one log record with the traceback.
             crash = PollCrash(f"internal error: {type(exc).__name__}: {one_line(exc)}")
-            return self._failed(source, status, now, crash, traceback=exc), Counts()
-        return self._succeeded(source, status, now, outcome), outcome.counts
+            return failed(source, status, now, crash, self.rand(), traceback=exc), Counts()
+        return succeeded(source, status, now, outcome, self.rand()), outcome.counts
 
     async def ingest_once(self, source: Source, kind: str, primed: bool) -> tuple[str, Counts]:
         """`feedsvc ingest URL`: fetch once, store, say what the URL turned out to be.
@@ -282,7 +183,7 @@ class Ingestor:
             counts,
             lower_bound=max(bounds) if bounds else None,
             fetch=fetch,
-            warning=_feed_warning(parsed, counts),
+            warning=feed_warning(parsed, counts),
         )
 
     async def _parse_feed(self, fetch: FetchResult, now: float) -> ParsedFeed:
@@ -358,166 +259,16 @@ class Ingestor:
     async def _ingest_listing(
         self, source: Source, status: SourceStatus, fetch: FetchResult, now: float
     ) -> Counts:
-        return await self._ingest_links(source, status, _article_links(source, fetch), now)
+        return await self._ingest_links(source, status, listing.article_links(source, fetch), now)
 
     async def _ingest_links(
         self, source: Source, status: SourceStatus, links: list[str], now: float
     ) -> Counts:
-        fresh = await self._unseen(source, links)
-        pages = await self._fetch_pages(source, fresh[:MAX_PAGES_PER_POLL], now)
+        fresh = await listing.unseen(self.redis, source, links)
+        pages = await listing.fetch_pages(
+            self.redis, self.fetcher, self._read_page, source, fresh[:MAX_PAGES_PER_POLL], now
+        )
         return await self.store_entries(pages, source, status.primed, now)
-
-    async def _unseen(self, source: Source, links: list[str]) -> list[str]:
-        if not links:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for link in links:
-                pipe.zscore(keys.source_seen(source.name), link)
-            seen = await pipe.execute()
-        return [link for link, score in zip(links, seen, strict=True) if score is None]
-
-    async def _fetch_pages(self, source: Source, links: list[str], now: float) -> list[Entry]:
-        limit = asyncio.Semaphore(PAGE_CONCURRENCY)
-
-        async def one(link: str) -> tuple[str, Entry | None, bool]:
-            async with limit:
-                try:
-                    fetched = await self.fetcher.get(link, origin=source.url)
-                    page = await self._read_page(fetched, now)
-                except (FetchError, ParseError) as exc:
-                    log.info(
-                        "source %s: article page %s: %s", source.name, link, exc,
-                        extra={"source": source.name},
-                    )  # fmt: skip
-                    permanent = (
-                        isinstance(exc, ParseError) or 400 <= getattr(exc, "status", 0) < 500
-                    )
-                    return link, None, permanent
-                if page.kind != ARTICLE:
-                    # A category or tag page whose URL looked like a post: never an article.
-                    log.info(
-                        "source %s: %s is not an article (%s)", source.name, link, page.why,
-                        extra={"source": source.name},
-                    )  # fmt: skip
-                return link, page.entry if page.kind == ARTICLE else None, True
-
-        results = await asyncio.gather(*(one(link) for link in links))
-        done = {link: now for link, _, settled in results if settled}
-        if done:
-            key = keys.source_seen(source.name)
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.zadd(key, done)
-                pipe.zremrangebyrank(key, 0, -SEEN_KEEP - 1)
-                await pipe.execute()
-        return [entry for _, entry, _ in results if entry is not None]
-
-    def _failed(
-        self,
-        source: Source,
-        status: SourceStatus,
-        now: float,
-        exc: Exception,
-        traceback: BaseException | None = None,
-    ) -> SourceStatus:
-        failures = status.failures + 1
-        retry_after = getattr(exc, "retry_after", None)
-        next_poll = next_poll_after_failure(
-            now, source.interval, failures, self.rand(), retry_after
-        )
-        log.log(
-            logging.ERROR if traceback else logging.WARNING,
-            "source %s: %s (failure %d; next try in %s)",
-            source.name, exc, failures, duration(next_poll - now),
-            exc_info=traceback, extra={"source": source.name},
-        )  # fmt: skip
-        return dataclasses.replace(
-            status,
-            last_poll=now,
-            last_error=str(exc),
-            last_error_at=now,
-            failures=failures,
-            next_poll=next_poll,
-            polls=status.polls + 1,
-        )
-
-    def _succeeded(
-        self, source: Source, status: SourceStatus, now: float, outcome: PollOutcome
-    ) -> SourceStatus:
-        fetch = outcome.fetch
-        status = self._follow_redirect(source, status, fetch)
-        if fetch is not None and not outcome.not_modified:
-            status = dataclasses.replace(
-                status, etag=fetch.etag or "", last_modified=fetch.last_modified or ""
-            )
-        if outcome.counts.new or outcome.counts.updated:
-            log.info("source %s: %s", source.name, outcome.counts, extra={"source": source.name})
-        if not outcome.not_modified:
-            if outcome.warning and outcome.warning != status.warning:
-                log.warning(
-                    "source %s: %s", source.name, outcome.warning, extra={"source": source.name}
-                )
-            status = dataclasses.replace(status, warning=outcome.warning)
-        return dataclasses.replace(
-            status,
-            last_poll=now,
-            last_success=now,
-            failures=0,
-            next_poll=next_poll_after_success(
-                now, source.interval, self.rand(), outcome.lower_bound
-            ),
-            polls=status.polls + 1,
-            new_articles=status.new_articles + outcome.counts.new,
-            primed=True,
-        )
-
-    def _follow_redirect(
-        self, source: Source, status: SourceStatus, fetch: FetchResult | None
-    ) -> SourceStatus:
-        """Poll where a permanent redirect points, once the same one was seen on 3 polls.
-
-        One 301 can be a hijacked or misconfigured server for a moment; polls of the
-        source's own URL keep following it meanwhile, so nothing is missed.
-        """
-        target = fetch.moved_to if fetch is not None else None
-        if not target or target == status.url:
-            if status.moved_to:
-                return dataclasses.replace(status, moved_to="", moved_seen=0)
-            return status
-        seen = status.moved_seen + 1 if target == status.moved_to else 1
-        if seen < MOVE_AFTER_POLLS:
-            return dataclasses.replace(status, moved_to=target, moved_seen=seen)
-        log.info(
-            "source %s: moved permanently from %s to %s", source.name, status.url, target,
-            extra={"source": source.name},
-        )  # fmt: skip
-        return dataclasses.replace(status, url=target, moved_to="", moved_seen=0)
-
-
-def _feed_warning(parsed: ParsedFeed, counts: Counts) -> str:
-    if not parsed.entries and not parsed.skipped:
-        why = f" ({parsed.error})" if parsed.error else ""
-        return one_line(f"the feed has no entries{why}", 300)
-    return skipped_warning(counts)
-
-
-def _article_links(source: Source, fetch: FetchResult) -> list[str]:
-    headers = dict(fetch.headers)
-    return find_article_links(fetch.body, headers, fetch.url, source.link_selector)
-
-
-def _current_target(source: Source, status: SourceStatus) -> SourceStatus:
-    """Poll the redirect target, unless the source's own URL changed since."""
-    if status.url and status.defined_url == source.url:
-        return status
-    return dataclasses.replace(
-        status,
-        url=source.url,
-        defined_url=source.url,
-        etag="",
-        last_modified="",
-        moved_to="",
-        moved_seen=0,
-    )
 
 
 def _count(statuses: Iterable[UpsertStatus]) -> Counts:

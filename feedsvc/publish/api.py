@@ -18,7 +18,7 @@ from aiohttp import web
 
 from feedsvc import appkeys
 from feedsvc.dates import WITA, to_wita
-from feedsvc.ingest.pipeline import article_categories, is_pushable
+from feedsvc.ingest.entries import article_categories, is_pushable
 from feedsvc.ingest.sanitize import absolute_url, clean_html, clean_text, html_to_text, summarize
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Article, is_slug, slugify, stable_id

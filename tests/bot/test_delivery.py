@@ -24,7 +24,7 @@ from bot.subscriptions import Subscriptions
 from feedsvc import appkeys
 from feedsvc.app import make_app
 from feedsvc.config import Settings
-from feedsvc.ingest.pipeline import is_pushable
+from feedsvc.ingest.entries import is_pushable
 from feedsvc.models import Article
 from feedsvc.storage import keys
 from feedsvc.storage.events import Entry, EventStream, NewArticle, entry_id_at

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import messages
+from feedsvc.ingest.entries import to_article
 from feedsvc.ingest.parse.entry import build_entry
-from feedsvc.ingest.pipeline import to_article
 from feedsvc.models import Source
 from feedsvc.storage.store import Category
 from tests.fakes.telegram_api import MAX_TEXT, check_text
