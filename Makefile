@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.example.toml
+# Test workers: most tests wait on sockets and subprocesses, so 4 beat 2 on 2 cores.
+TEST_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint format bench clean
@@ -17,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/feedsvc run --config $(CONFIG)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
