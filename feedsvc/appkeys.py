@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
     from feedsvc.metrics import Metrics
-    from feedsvc.publish.feeds import FeedCache, VersionReader
+    from feedsvc.publish.cache import FeedCache, VersionReader
     from feedsvc.publish.websub import WebSubPinger
 
 SETTINGS = web.AppKey("settings", Settings)

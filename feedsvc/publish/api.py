@@ -22,7 +22,8 @@ from feedsvc.ingest.entries import article_categories, is_pushable
 from feedsvc.ingest.sanitize import absolute_url, clean_html, clean_text, html_to_text, summarize
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Article, is_slug, slugify, stable_id
-from feedsvc.publish.feeds import feed_url, whole_number
+from feedsvc.publish.feeds import whole_number
+from feedsvc.publish.feedurls import feed_url
 from feedsvc.publish.render import FORMATS
 from feedsvc.storage.store import Cursor, Store, UpsertStatus
 

@@ -20,8 +20,10 @@ from feedsvc.config import Settings
 from feedsvc.dates import format_wita, relative_age, to_wita
 from feedsvc.ingest.sanitize import html_to_text, summarize
 from feedsvc.models import Article
+from feedsvc.publish.cache import Rendered
 from feedsvc.publish.categories import configured_slugs, shown_categories
-from feedsvc.publish.feeds import Rendered, feed_url, respond
+from feedsvc.publish.feedurls import feed_url
+from feedsvc.publish.httpcache import respond
 from feedsvc.publish.opml import Outline, write_opml
 from feedsvc.publish.render import FORMATS, MEDIA_TYPES, last_updated
 from feedsvc.storage.store import Category

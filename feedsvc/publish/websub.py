@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import aiohttp
 
 from feedsvc.config import Settings
-from feedsvc.publish.feeds import feed_url
+from feedsvc.publish.feedurls import feed_url
 from feedsvc.publish.render import FORMATS
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from feedsvc import appkeys
 from feedsvc.app import make_app
 from feedsvc.config import FeedsSettings
 from feedsvc.models import Article, stable_id
-from feedsvc.publish.feeds import VersionReader
+from feedsvc.publish.cache import VersionReader
 from feedsvc.storage.store import Store
 from tests.conftest import BASE
 
