@@ -8,7 +8,8 @@ from collections.abc import Collection
 from aiohttp import web
 
 from bot import webhook
-from feedsvc import __version__, appkeys, lifecycle, metrics
+from bot.metrics import telegram_gauges
+from feedsvc import __version__, appkeys, lifecycle, metrics, metrics_view
 from feedsvc.config import Settings
 from feedsvc.publish import api, feeds, pages
 from feedsvc.shutdown import Shutdown
@@ -22,9 +23,10 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
-    app = web.Application(client_max_size=api.MAX_BODY, middlewares=[metrics.count_requests])
+    app = web.Application(client_max_size=api.MAX_BODY, middlewares=[metrics_view.count_requests])
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = metrics.Metrics()
+    app[appkeys.METRICS].scrape_hooks.append(telegram_gauges)
     app[appkeys.SHUTDOWN] = Shutdown(settings.service.shutdown_timeout)
     app.cleanup_ctx.append(lifecycle.redis_ctx)
     app.cleanup_ctx.append(lifecycle.http_ctx)
@@ -37,7 +39,7 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
             webhook.add_route(app, settings.telegram.webhook_url)
     if "web" in roles:
         app.router.add_get("/healthz", healthz)
-        app.router.add_get("/metrics", metrics.metrics_view)
+        app.router.add_get("/metrics", metrics_view.metrics_view)
         api.add_routes(app)
         feeds.add_routes(app)
         pages.add_routes(app)

@@ -1,30 +1,19 @@
 """Prometheus metrics, one registry per application (no process-wide globals).
 
 Counts of what is stored and failing are read from Redis when /metrics is
-scraped, so every process reports the same truth.
+scraped, so every process reports the same truth. The route and the request
+counter: metrics_view.py.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from redis.asyncio import Redis
 
-from bot.subscriptions import Subscriptions
-from feedsvc import appkeys
-from feedsvc.ingest.sources import SourceRegistry
-from feedsvc.storage import keys
-from feedsvc.storage.events import EventStream
+# Reads more gauges from Redis at each scrape; the composition root registers the bot's.
+ScrapeHook = Callable[["Metrics", Redis], Awaitable[None]]
 
 
 class Metrics:
@@ -70,6 +59,7 @@ class Metrics:
             registry=r,
         )
 
+        self.scrape_hooks: list[ScrapeHook] = []
         self._hit, self._miss = self.cache.labels("hit"), self.cache.labels("miss")
         self._by_route: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
 
@@ -87,48 +77,3 @@ class Metrics:
             self._by_route[(route, status)] = children
         children[0].inc()
         children[1].observe(seconds)
-
-
-@web.middleware
-async def count_requests(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Requests by route (the pattern, never the raw path) and status."""
-    metrics = request.app[appkeys.METRICS]
-    route = request.match_info.route.resource
-    name = route.canonical if route is not None else "unmatched"
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        metrics.observe(name, status, time.perf_counter() - started)
-
-
-async def metrics_view(request: web.Request) -> web.Response:
-    """Prometheus text format."""
-    app = request.app
-    metrics, store = app[appkeys.METRICS], app[appkeys.STORE]
-    registry = SourceRegistry(app[appkeys.REDIS], app[appkeys.SETTINGS])
-    sources = await registry.all()
-    statuses = await registry.statuses([s.name for s in sources])
-    metrics.articles.set(await store.count(None))
-    metrics.categories.set(len(await store.categories()))
-    metrics.sources.set(len(sources))
-    metrics.sources_failing.set(sum(1 for s in statuses if s.failures))
-    await _telegram_gauges(metrics, app[appkeys.REDIS])
-    body = generate_latest(metrics.registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-async def _telegram_gauges(metrics: Metrics, redis: Redis) -> None:
-    metrics.subscriptions.clear()  # a category nobody follows any more has no key to count
-    for slug, chats in (await Subscriptions(redis).counts()).items():
-        metrics.subscriptions.labels(slug).set(chats)
-    pending = await EventStream(redis, keys.TELEGRAM_GROUP).pending_count()
-    metrics.pushes_pending.set(pending)

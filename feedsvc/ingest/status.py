@@ -10,19 +10,27 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from feedsvc.dates import duration
 from feedsvc.ingest.entries import Counts
 from feedsvc.ingest.schedule import next_poll_after_failure, next_poll_after_success
 from feedsvc.models import Source, SourceStatus
 
-if TYPE_CHECKING:
-    from feedsvc.ingest.fetch import FetchResult
-
 log = logging.getLogger("feedsvc.ingest.pipeline")  # the name operators filter on
 
 MOVE_AFTER_POLLS = 3  # polls that must see the same permanent redirect before it is followed
+
+
+class Fetched(Protocol):
+    """What a status keeps of a fetch (fetch.FetchResult has it; no HTTP client here)."""
+
+    @property
+    def etag(self) -> str | None: ...
+    @property
+    def last_modified(self) -> str | None: ...
+    @property
+    def moved_to(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +38,7 @@ class PollOutcome:
     counts: Counts
     not_modified: bool = False
     lower_bound: float | None = None  # seconds the server asked us to wait at least
-    fetch: FetchResult | None = None
+    fetch: Fetched | None = None
     warning: str = ""  # a successful poll that still needs the owner's eye
 
 
@@ -97,9 +105,7 @@ def succeeded(
     )
 
 
-def follow_redirect(
-    source: Source, status: SourceStatus, fetch: FetchResult | None
-) -> SourceStatus:
+def follow_redirect(source: Source, status: SourceStatus, fetch: Fetched | None) -> SourceStatus:
     """Poll where a permanent redirect points, once the same one was seen on 3 polls.
 
     One 301 can be a hijacked or misconfigured server for a moment; polls of the

@@ -1,0 +1,156 @@
+"""The layout holds: measured over the source, not taken on trust.
+
+No import cycles among feedsvc/ and bot/ modules (imports under TYPE_CHECKING and
+inside functions count too); nothing in feedsvc/ outside the composition root
+imports bot/; the pure decision modules reach no Redis, aiohttp or Telegram module,
+not even through the project modules they import.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("feedsvc", "bot")
+COMPOSITION_ROOT = ("feedsvc.app", "feedsvc.lifecycle", "feedsvc.cli")
+DECISIONS = (
+    "feedsvc.ingest.schedule",
+    "feedsvc.ingest.entries",  # pushability and entries -> articles
+    "feedsvc.ingest.status",
+    "bot.delivery.outcomes",
+    "feedsvc.dates",
+)
+IO_LIBRARIES = ("redis", "aiohttp", "telegram")
+
+
+def module_files() -> dict[str, Path]:
+    files = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            files[name] = path
+    return files
+
+
+def imported_names(name: str, path: Path) -> set[str]:
+    """Every dotted name an import in the file may refer to (module, or module.attr)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(project module -> project modules it imports, module -> outside top-level names)."""
+    files = module_files()
+    inside: dict[str, set[str]] = {}
+    outside: dict[str, set[str]] = {}
+    for name, path in files.items():
+        inside[name], outside[name] = set(), set()
+        for imported in imported_names(name, path):
+            target = imported
+            while target and target not in files:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                inside[name].add(target)
+            elif not target and imported:
+                outside[name].add(imported.split(".")[0])
+    return inside, outside
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(edges[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for w in edges[todo.pop()] - seen:
+            seen.add(w)
+            todo.append(w)
+    return seen
+
+
+def test_the_cycle_finder_finds_a_cycle_and_only_it() -> None:
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles(edges) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_relative_imports_resolve_to_their_package(tmp_path: Path) -> None:
+    path = tmp_path / "x.py"
+    path.write_text("from . import keys\nfrom ..models import Article\n")
+    assert imported_names("feedsvc.storage.x", path) == {
+        "feedsvc.storage",
+        "feedsvc.storage.keys",
+        "feedsvc.models",
+        "feedsvc.models.Article",
+    }
+
+
+def test_no_import_cycles() -> None:
+    inside, _ = graph()
+    assert len(inside) > 50  # the walk saw the project
+    assert cycles(inside) == []
+
+
+def test_only_the_composition_root_imports_the_bot() -> None:
+    inside, _ = graph()
+    offenders = {
+        name: sorted(t for t in targets if t.split(".")[0] == "bot")
+        for name, targets in inside.items()
+        if name.startswith("feedsvc.") and not name.startswith(COMPOSITION_ROOT)
+    }
+    assert {name: bots for name, bots in offenders.items() if bots} == {}
+    assert any(t.startswith("bot") for t in inside["feedsvc.app"])  # the root does
+
+
+def test_decision_modules_reach_no_redis_aiohttp_or_telegram() -> None:
+    inside, outside = graph()
+    for module in DECISIONS:
+        assert module in inside, module
+        io = {
+            (m, lib) for m in reachable(inside, module) for lib in outside[m] if lib in IO_LIBRARIES
+        }
+        assert io == set(), module
+    assert "redis" in outside["feedsvc.storage.store"]  # the check sees outside imports
