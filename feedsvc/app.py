@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
+from typing import Any
 
 from aiohttp import web
 
@@ -13,6 +14,7 @@ from feedsvc import __version__, appkeys, lifecycle, metrics, metrics_view
 from feedsvc.config import Settings
 from feedsvc.publish import api, feeds, pages
 from feedsvc.shutdown import Shutdown
+from feedsvc.storage.connection import SLOTS, is_cluster, silent_primaries
 
 HEALTH_TIMEOUT = 3.0
 ROLES = frozenset({"web", "worker", "bot"})
@@ -62,12 +64,20 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
 
 
-async def _redis_status(app: web.Application) -> dict[str, str]:
+async def _redis_status(app: web.Application) -> dict[str, Any]:
     mode = app[appkeys.REDIS_MODE]
+    client = app[appkeys.REDIS]
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT):
-            info = await app[appkeys.REDIS].info("server")
+            # A cluster is healthy only when every primary answers for its slots.
+            down = await silent_primaries(client, HEALTH_TIMEOUT) if is_cluster(client) else {}
+            info = {} if down else await client.info("server")
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:200]
         return {"status": "unreachable", "mode": mode, "error": error}
+    if down:
+        names = ", ".join(sorted(down))
+        slots = sum(down.values())
+        error = f"no answer from {names}: {slots} of {SLOTS} hash slots cannot be read or written"
+        return {"status": "degraded", "mode": mode, "nodes_down": sorted(down), "error": error}
     return {"status": "ok", "mode": mode, "version": str(info.get("redis_version", "?"))}

@@ -61,6 +61,17 @@ class LocalCluster:
                 process.wait()
         self.processes = []
 
+    def stop_node(self, index: int) -> None:
+        """Stop one node: its hash slots go unserved until `start_node(index)`."""
+        process = self.processes[index]
+        process.terminate()
+        process.wait(10)
+
+    def start_node(self, index: int) -> None:
+        self.processes[index] = self._spawn(self.ports[index])
+        self._wait_answers(self.ports[index])
+        self.wait_ready()
+
     def client(self, port: int) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5, decode_responses=True)
 

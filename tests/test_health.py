@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from feedsvc.app import make_app
 from feedsvc.config import RedisSettings, Settings
+from feedsvc.storage.connection import SLOTS
+from tests.cluster import LocalCluster
 
 
 def settings_for(url: str, tmp_path=None) -> Settings:
@@ -35,6 +38,29 @@ async def test_healthz_503_while_redis_is_down_and_back_without_restart(
     redis_process.start()
     resp = await client.get("/healthz")
     assert resp.status == 200, await resp.text()
+
+
+async def test_healthz_names_a_cluster_node_that_is_down_and_is_200_once_it_is_back(
+    aiohttp_client, cluster_process: LocalCluster
+) -> None:
+    client = await aiohttp_client(make_app(settings_for(cluster_process.url)))
+    assert (await client.get("/healthz")).status == 200
+
+    await asyncio.to_thread(cluster_process.stop_node, 1)
+    resp = await client.get("/healthz")
+    assert resp.status == 503
+    redis = (await resp.json())["redis"]
+    node = f"127.0.0.1:{cluster_process.ports[1]}"
+    assert redis["status"] == "degraded" and redis["nodes_down"] == [node]
+    assert redis["error"].startswith(f"no answer from {node}: ")
+    assert f"of {SLOTS} hash slots" in redis["error"]
+    # A third of the slots, as the cluster's nodes split them.
+    assert int(redis["error"].split(": ")[1].split()[0]) == SLOTS // 3
+
+    await asyncio.to_thread(cluster_process.start_node, 1)
+    resp = await client.get("/healthz")
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["redis"]["status"] == "ok"
 
 
 async def test_embedded_mode(aiohttp_client, tmp_path) -> None:

@@ -20,7 +20,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisClusterException
+from redis.exceptions import RedisClusterException, RedisError
 
 # Short timeouts: /healthz must answer quickly while Redis is away, and the
 # pollers retry on their own schedule anyway.
@@ -62,6 +62,13 @@ def unix_client(socket_path: str) -> Redis:
     return Redis(unix_socket_path=socket_path, retry=_retry(), **CLIENT_OPTIONS)
 
 
+SLOTS = 16384  # hash slots of a Redis Cluster
+
+
+def is_cluster(client: object) -> bool:
+    return isinstance(client, RedisCluster)
+
+
 class ClusterUnavailableError(RedisConnectionError):
     """No node of the cluster answers, or not every hash slot has a node."""
 
@@ -91,6 +98,35 @@ async def check_cluster(client: RedisCluster) -> str | None:
     if info.get("cluster_state") != "ok":
         return f"it is down (cluster_state {info.get('cluster_state')})"
     return None
+
+
+async def silent_primaries(client: RedisCluster, patience: float) -> dict[str, int]:
+    """The primaries that do not answer a PING within `patience` seconds: name -> hash slots it
+    serves. ClusterUnavailableError when none answers.
+
+    Each node is asked directly, not through the cluster client, which would retry
+    and rebuild its slot map instead of saying that one node is away.
+    """
+    await client.initialize()
+    nodes = client.get_primaries()
+    answered = await asyncio.gather(*(_answers(node, patience) for node in nodes))
+    if not any(answered):
+        raise ClusterUnavailableError(f"no node answers ({', '.join(n.name for n in nodes)})")
+    slots = client.nodes_manager.slots_cache
+    return {
+        node.name: sum(1 for held in slots.values() if held and held[0].name == node.name)
+        for node, ok in zip(nodes, answered, strict=True)
+        if not ok
+    }
+
+
+async def _answers(node: ClusterNode, patience: float) -> bool:
+    try:
+        async with asyncio.timeout(patience):
+            await node.execute_command("PING")
+    except (RedisError, OSError, TimeoutError):
+        return False
+    return True
 
 
 def _cluster_problem(text: str) -> str:
