@@ -18,6 +18,7 @@ from feedsvc.storage.store import Category
 
 LEAD_LENGTH = 160  # about two lines on a phone, like the site's "Recent Posts"
 MAX_TEXT = 4096  # Telegram's limit on a message's text, markup excluded
+MAX_CAPTION = 1024  # and on a photo's caption
 CATEGORIES_LENGTH = 200  # the category line of a push
 AUTHOR_LENGTH = 100
 _TAG = re.compile(r"<[^>]*>")
@@ -63,10 +64,28 @@ def utf16_length(html: str) -> int:
     return len(unescape(_TAG.sub("", html)).encode("utf-16-le")) // 2
 
 
-def push(article: Article) -> str:
-    """One new post: title, lead, category, author, time in WITA, link."""
-    lines = [f"<b>{link(article.link, article.title)}</b>"]
-    if text := lead(article, 300):
+def push(article: Article, limit: int = MAX_TEXT) -> str:
+    """One new post: title, lead, category, author, time in WITA, link.
+
+    Within `limit` UTF-16 units (a photo's caption has 1024): the lead is cut at a
+    word first, then the title.
+    """
+    title, text = article.title, lead(article, 300)
+    html = _push_html(article, title, text)
+    over = utf16_length(html) - limit
+    if over > 0 and text:
+        text = cut_utf16(text, _units(text) - over)
+        html = _push_html(article, title, text)
+        over = utf16_length(html) - limit
+    if over > 0:
+        title = cut_utf16(title, max(1, _units(title) - over))
+        html = _push_html(article, title, text)
+    return html
+
+
+def _push_html(article: Article, title: str, text: str) -> str:
+    lines = [f"<b>{link(article.link, title)}</b>"]
+    if text:
         lines += ["", escape(text)]
     about = [f"🏷 {escape(summarize(', '.join(article.categories), CATEGORIES_LENGTH))}"]
     if article.author:
@@ -74,6 +93,21 @@ def push(article: Article) -> str:
     lines += ["", " · ".join(about), f"🕒 {format_wita(article.published)}"]
     lines.append(link(article.link, "Baca selengkapnya »"))
     return "\n".join(lines)
+
+
+def cut_utf16(text: str, units: int) -> str:
+    """Plain text cut at a word (with "…") to at most `units` UTF-16 units; "" if none fit."""
+    chars = units
+    while chars > 0:
+        cut = summarize(text, chars)
+        if _units(cut) <= units:
+            return cut
+        chars -= max(1, (_units(cut) - units) // 2)
+    return ""
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def categories(found: list[Category]) -> str:

@@ -31,6 +31,17 @@ RETRY_CAP = 30.0  # the longest wait between two tries
 WHY_LENGTH = 120  # of the error text kept for the log line
 # Causes of a TimedOut that mean the request never left this process.
 NOT_SENT_TIMEOUTS = frozenset({"PoolTimeout", "ConnectTimeout"})
+# How Telegram refuses a photo it cannot use (a bad URL, too big, not an image); the
+# message itself would do, so it goes again as text.
+PHOTO_REFUSALS = (
+    "wrong file identifier",
+    "failed to get http url content",
+    "photo_invalid_dimensions",
+    "wrong type of the web page content",
+    "photo_save_file_invalid",
+    "image_process_failed",
+    "wrong remote file identifier",
+)
 
 
 class Action(enum.StrEnum):
@@ -83,6 +94,14 @@ def after_send(error: BaseException | None, attempt: int, jitter: float) -> Step
     if "NetworkError" in kinds:  # a 5xx, refused, reset, a timeout before leaving, ...
         return Step(Action.RETRY, "retry", wait=backoff(attempt, jitter), why=why)
     return Step(Action.DONE, "in_doubt", why=why)  # an answer we could not read
+
+
+def photo_refused(error: BaseException | None) -> bool:
+    """Telegram refused the photo of a sendPhoto, not the chat or the caption."""
+    if error is None or "BadRequest" not in _class_names(error):
+        return False
+    why = str(error).lower()
+    return any(refusal in why for refusal in PHOTO_REFUSALS)
 
 
 def backoff(attempt: int, jitter: float) -> float:

@@ -9,7 +9,9 @@ done, in this order:
 1. skip a chat the ledger already has (sent, or claimed by another try);
 2. wait for the chat's rate-limit slot (the limiter is entered once per send);
 3. claim the chat in the ledger, now that its request is about to leave;
-4. compose the message (`compose`: which method, which arguments) and send it;
+4. compose the message (`compose`: which method, which arguments: a photo with a
+   caption when the article has an image and `telegram.photos` is on) and send it;
+   a photo Telegram refuses goes on as text under the same claim, in a slot of its own;
 5. act on `outcomes.after_send`: record, or give the claim back and retry after a
    backoff (keeping the chat's pacing: each try takes a slot of its own), or
    follow a migrated group.
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 
 CONCURRENT_SENDS = 32  # the rate limiter sets the pace; this bounds sends under way
 REDIS_RETRY = 1.0  # seconds between tries while Redis is away
+PHOTO_READ_TIMEOUT = 20.0  # Telegram fetches the image first; a timeout is "in doubt"
 
 T = TypeVar("T")
 
@@ -71,8 +74,21 @@ class Outgoing:
         return await getattr(bot, self.method)(**self.kwargs)
 
 
-def compose(article: Article, chat: str) -> Outgoing:
-    """The push of `article` to `chat`."""
+def compose(article: Article, chat: str, photo: bool = False) -> Outgoing:
+    """The push of `article` to `chat`: a photo with a caption when `photo` is on and
+    the article has an image, else a text message."""
+    if photo and article.image:
+        caption = messages.push(article, messages.MAX_CAPTION)
+        return Outgoing(
+            "send_photo",
+            {
+                "chat_id": parse_chat(chat),
+                "photo": article.image,
+                "caption": caption,
+                "parse_mode": ParseMode.HTML,
+                "read_timeout": PHOTO_READ_TIMEOUT,
+            },
+        )
     return Outgoing(
         "send_message",
         {"chat_id": parse_chat(chat), "text": messages.push(article), "parse_mode": ParseMode.HTML},
@@ -112,6 +128,7 @@ class Pusher:
         self.channels = [str(c) for c in telegram.channels]
         self.channel_slugs = {slugify(name) for name in telegram.push_categories}
         self.max_age_hours = telegram.max_push_age_hours
+        self.photos = telegram.photos
         self.stop = stop or asyncio.Event()
         self.count = count  # each send's outcome, for /metrics
         self._sends = asyncio.Semaphore(CONCURRENT_SENDS)
@@ -160,12 +177,14 @@ class Pusher:
         return True
 
     async def _deliver(self, article: Article, chat: str) -> None:
-        attempt = 0
+        attempt, photo = 0, self.photos
+        claim = None
         while True:
-            claim = await self._claim(article.id, chat)
             if claim is None:
-                return  # claimed or done by another try
-            outgoing = compose(article, chat)
+                claim = await self._claim(article.id, chat)
+                if claim is None:
+                    return  # claimed or done by another try
+            outgoing = compose(article, chat, photo)
             message, error = None, None
             try:
                 message = await outgoing.send(self.bot)
@@ -174,6 +193,13 @@ class Pusher:
             except Exception as exc:  # a bug of ours: in doubt, never resent
                 log.exception("chat %s: push of %s failed", chat, article.id)
                 error = exc
+            if outgoing.method == "send_photo" and outcomes.photo_refused(error):
+                # Nothing was sent: the same claim goes on as text, in a slot of its own.
+                log.info("chat %s: photo of %s refused (%s); sent as text", chat, article.id,
+                         str(error)[: outcomes.WHY_LENGTH])  # fmt: skip
+                photo = False
+                await self._fallback_slot(article.id, chat, claim)
+                continue
             step = outcomes.after_send(error, attempt, random.random())
             if step.action in (Action.RETRY, Action.STOP):
                 await self._until_redis(partial(self.ledger.release, article.id, chat, claim))
@@ -181,10 +207,23 @@ class Pusher:
                     raise error  # type: ignore[misc]  # the token is refused: the bot stops
                 self.count("retry")
                 await self._wait_to_retry(chat, step)
-                attempt += 1
+                attempt, claim = attempt + 1, None
                 continue
             await self._finish(article, chat, step, message)
             return
+
+    async def _fallback_slot(self, article_id: str, chat: str, claim: Record) -> None:
+        """The chat's next rate-limit slot for a send under a claim we hold; stopping
+        first gives the claim back (nothing was sent under it) and raises _Stopped."""
+        while True:
+            try:
+                if await self.limiter.acquire(parse_chat(chat), self.stop):
+                    return
+                break
+            except RedisError as exc:
+                await self._redis_away(exc)
+        await self._until_redis(partial(self.ledger.release, article_id, chat, claim))
+        raise _Stopped
 
     async def _claim(self, article_id: str, chat: str) -> Record | None:
         """Wait for the chat's rate-limit slot, then claim it: the request leaves next.

@@ -5,7 +5,8 @@ Point PTB at it with ``ApplicationBuilder().token(fake.token).base_url(fake.base
 `add_update`), inject send failures (`fail` for one chat; `fail_every` for a front end in
 trouble: a 502 or a connection reset on every Nth send), switch on Telegram's limits
 counted by arrival time (`limits`: 30/s overall, 1/s per chat, 20/min per group, a 429
-past them), and look at what the bot did (`calls`, `sent`, `counts`, `floods`).
+past them), and look at what the bot did (`calls`, `sent`, `counts`, `floods`). Photos
+and edits (sendPhoto, refused photos, editMessageText/Caption) are in telegram_media.py.
 `in_thread()` runs one on a loop of its own, for tests that drive a bot subprocess.
 
 Wire format (PTB v22, telegram/request/_requestparameter.py and _httpxrequest.py): every call
@@ -32,6 +33,8 @@ from html.parser import HTMLParser
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
+
+from tests.fakes.telegram_media import MediaMethods
 
 # Fields that are always strings: never JSON-decode these, so a text of "42" or "true" stays text.
 _STRING_PARAMS = frozenset(
@@ -76,6 +79,7 @@ class SentMessage:
     parse_mode: str | None
     params: dict  # everything else decoded (reply_markup, link_preview_options, ...)
     at: float  # time.monotonic() when the server received it
+    method: str = "sendMessage"  # or "sendPhoto" (then `text` is the caption)
 
 
 @dataclass
@@ -215,7 +219,7 @@ def check_text(text: str, parse_mode: str | None) -> str:
     return ""
 
 
-class FakeTelegram:
+class FakeTelegram(MediaMethods):
     def __init__(
         self, token: str = "123456:TEST-token", bot_username: str = "kaltara_test_bot"
     ) -> None:
@@ -242,6 +246,7 @@ class FakeTelegram:
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self._init_media()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -373,7 +378,7 @@ class FakeTelegram:
         retry_after: int = 1,
         migrate_to: int | None = None,
     ) -> None:
-        """Make the next `times` sendMessage calls to chat_id fail (times=-1: forever).
+        """Make the next `times` sendMessage or sendPhoto calls to chat_id fail (times=-1: forever).
 
         error is one of "flood", "blocked", "migrated", "not_found". Failures queued for the
         same chat are used up in order.
@@ -598,32 +603,42 @@ class FakeTelegram:
         problem = check_text(text, params.get("parse_mode"))
         if problem:
             return _error(400, f"Bad Request: {problem}")
-        failure = self._take_failure(chat_id)
-        if failure is not None:
-            status, description = _ERRORS[failure.error]
-            description = description.format(retry_after=failure.retry_after)
-            if failure.error == "flood":
-                return _error(status, description, retry_after=failure.retry_after)
-            if failure.error == "migrated":
-                # By default the supergroup id is the old group id with "-100" in front.
-                old = chat_id if isinstance(chat_id, int) else 1
-                new_id = failure.migrate_to or int(f"-100{abs(old)}")
-                return _error(status, description, migrate_to_chat_id=new_id)
-            return _error(status, description)
+        failed = self._failure_response(chat_id)
+        if failed is not None:
+            return failed
         rest = {k: v for k, v in params.items() if k not in ("chat_id", "text", "parse_mode")}
         self.sent.append(SentMessage(chat_id, text, params.get("parse_mode"), rest, received))
         self._wake()
-        message: dict[str, Any] = {
+        message = self._new_message(chat_id) | {"text": text}
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:  # only these are echoed
+            message["reply_markup"] = markup
+        self._remember(chat_id, message)
+        return _ok(message)
+
+    def _failure_response(self, chat_id: int | str) -> web.Response | None:
+        """The answer of a failure queued by `fail` for this chat, if one is."""
+        failure = self._take_failure(chat_id)
+        if failure is None:
+            return None
+        status, description = _ERRORS[failure.error]
+        description = description.format(retry_after=failure.retry_after)
+        if failure.error == "flood":
+            return _error(status, description, retry_after=failure.retry_after)
+        if failure.error == "migrated":
+            # By default the supergroup id is the old group id with "-100" in front.
+            old = chat_id if isinstance(chat_id, int) else 1
+            new_id = failure.migrate_to or int(f"-100{abs(old)}")
+            return _error(status, description, migrate_to_chat_id=new_id)
+        return _error(status, description)
+
+    def _new_message(self, chat_id: int | str) -> dict[str, Any]:
+        return {
             "message_id": next(self._next_message_id),
             "from": self._bot_user(),
             "date": int(time.time()),
             "chat": self._chat(chat_id),
-            "text": text,
         }
-        markup = params.get("reply_markup")
-        if isinstance(markup, dict) and "inline_keyboard" in markup:  # only these are echoed
-            message["reply_markup"] = markup
-        return _ok(message)
 
     async def _m_setwebhook(self, params: dict) -> web.Response:
         if params.get("drop_pending_updates"):
