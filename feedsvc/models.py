@@ -67,6 +67,14 @@ def stable_id(guid_or_link: str) -> str:
     return short_hash(identity_key(guid_or_link))
 
 
+_ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def is_article_id(text: str) -> bool:
+    """True for the form every article id has (for checking URL and CLI input)."""
+    return _ARTICLE_ID.fullmatch(text) is not None
+
+
 def short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -37,6 +37,7 @@ from tests.fakes.site import Site
 BOTH_BACKENDS = (
     "bot/",
     "storage/test_store.py",
+    "storage/test_removal.py",
     "ingest/test_scheduler.py",
     "ingest/test_worker.py",
     "publish/test_api.py",

@@ -51,7 +51,7 @@ from bot.ratelimit import RedisRateLimiter, parse_chat
 from bot.subscriptions import Subscriptions
 from feedsvc.config import TelegramSettings
 from feedsvc.models import Article, slugify
-from feedsvc.storage.events import Entry
+from feedsvc.storage.events import Entry, NewArticle
 from feedsvc.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,8 @@ class Pusher:
     async def handle(self, entry: Entry) -> bool:
         """Push one event to every recipient; False when stopped before all were done."""
         event = entry.event
-        if event is None or not event.pushable:
-            return True
+        if not isinstance(event, NewArticle) or not event.pushable:
+            return True  # other kinds (a removal) are not pushes
         if outcomes.too_late(entry.appended, datetime.now(UTC), self.max_age_hours):
             log.info("not pushing %s: it waited longer than the push window", event.id)
             return True

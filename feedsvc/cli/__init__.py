@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from feedsvc import __version__
 from feedsvc.app import make_app, receives_webhook
-from feedsvc.cli import ingest, opml, sources
+from feedsvc.cli import articles, ingest, opml, sources
 from feedsvc.cli.common import (
     Command,
     CommandError,
@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     sources.add_parser(sub)
     ingest.add_parser(sub)
     opml.add_parsers(sub)
+    articles.add_parser(sub)
     return parser
 
 

@@ -27,12 +27,14 @@ class Counts:
     old: int = 0
     skipped: int = 0  # entries that could not be stored, or were over poll.max_entries
     why: tuple[str, ...] = ()  # the first few reasons
+    removed: int = 0  # entries of articles removed by hand: not stored again
 
     def __str__(self) -> str:
         text = (
             f"{self.new} new, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.old} too old"
         )
+        text += f", {self.removed} removed earlier" if self.removed else ""
         return text + (f", {self.skipped} skipped" if self.skipped else "")
 
 

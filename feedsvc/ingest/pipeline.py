@@ -280,4 +280,5 @@ def _count(statuses: Iterable[UpsertStatus]) -> Counts:
         tally[UpsertStatus.UPDATED],
         tally[UpsertStatus.UNCHANGED],
         tally[UpsertStatus.OLD],
+        removed=tally[UpsertStatus.REMOVED],
     )

@@ -7,7 +7,7 @@ nothing a client sends reaches a Redis key or the store unchecked.
 from __future__ import annotations
 
 import hmac
-import re
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,15 +21,17 @@ from feedsvc.dates import WITA, to_wita
 from feedsvc.ingest.entries import article_categories, is_pushable
 from feedsvc.ingest.sanitize import absolute_url, clean_html, clean_text, html_to_text, summarize
 from feedsvc.ingest.sources import SourceRegistry
-from feedsvc.models import Article, is_slug, slugify, stable_id
+from feedsvc.models import Article, is_article_id, is_slug, slugify, stable_id
 from feedsvc.publish.feeds import whole_number
 from feedsvc.publish.feedurls import feed_url
 from feedsvc.publish.render import FORMATS
+from feedsvc.storage.removal import Removals
 from feedsvc.storage.store import Cursor, Store, UpsertStatus
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 MAX_TITLE = 1000
-_ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
 _FIELDS = {
     "title", "link", "categories", "content", "summary", "author", "published", "guid", "image",
 }  # fmt: skip
@@ -45,6 +47,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/articles", post_article)
     app.router.add_get("/api/articles", get_articles)
     app.router.add_get("/api/articles/{id}", get_article)
+    app.router.add_delete("/api/articles/{id}", delete_article)
     app.router.add_get("/api/categories", get_categories)
     app.router.add_get("/api/sources", get_sources)
 
@@ -59,21 +62,43 @@ def json_error(status: int, message: str, field: str | None = None, **kw: Any) -
     return json_response({"error": message, "field": field}, status=status, **kw)
 
 
+NO_TOKENS = "no API token is configured on this server: set api.tokens or FEEDSVC_API_TOKENS"
+
+
 def check_bearer(request: web.Request, tokens: tuple[str, ...]) -> web.Response | None:
-    """None when the bearer token is one of `tokens`; else the 401/403 to send."""
+    """None when the bearer token is one of `tokens`; else the 401/403 to send.
+
+    Each refusal is one log line that names the request, never the token; the
+    answer says whether the server has any token at all (an empty api.tokens is
+    the usual first-day mistake), never which.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
+        _log_refusal(request, 401, "no bearer token")
         return json_error(
             401,
-            "a bearer token is required",
+            "a bearer token is required" + ("" if tokens else f"; {NO_TOKENS}"),
             headers={"WWW-Authenticate": 'Bearer realm="feedsvc"'},
         )
     given_bytes = given.strip().encode()
     ok = False
     for token in tokens:  # every token compared, in constant time each
         ok |= hmac.compare_digest(given_bytes, token.encode())
-    return None if ok else json_error(403, "this token may not post articles")
+    if ok:
+        return None
+    if not tokens:
+        _log_refusal(request, 403, "no API token is configured")
+        return json_error(403, NO_TOKENS)
+    _log_refusal(request, 403, "not one of the configured tokens")
+    return json_error(403, "this token is not one of the API tokens configured on this server")
+
+
+def _log_refusal(request: web.Request, status: int, why: str) -> None:
+    log.warning(
+        "API refused %s %s from %s: %d, %s",
+        request.method, request.path[:200], request.remote or "-", status, why,
+    )  # fmt: skip
 
 
 async def post_article(request: web.Request) -> web.Response:
@@ -229,12 +254,30 @@ async def get_articles(request: web.Request) -> web.Response:
 async def get_article(request: web.Request) -> web.Response:
     """One article by id."""
     article_id = request.match_info["id"]
-    if not _ARTICLE_ID.fullmatch(article_id):
+    if not is_article_id(article_id):
         return json_error(404, "no such article", "id")
     article = await request.app[appkeys.STORE].get(article_id)
     if article is None:
         return json_error(404, "no such article", "id")
     return json_response(article_json(article))
+
+
+async def delete_article(request: web.Request) -> web.Response:
+    """Remove one article from every feed and listing, for good: 204, or 404."""
+    denied = check_bearer(request, request.app[appkeys.SETTINGS].api.tokens)
+    if denied is not None:
+        return denied
+    article_id = request.match_info["id"]
+    removed = None
+    if is_article_id(article_id):
+        removed = await Removals(request.app[appkeys.REDIS]).remove(article_id, datetime.now(UTC))
+    if removed is None:
+        return json_error(404, "no such article", "id")
+    log.info("article %s removed through the API (from %s)", article_id, ", ".join(removed))
+    pinger = request.app.get(appkeys.WEBSUB)
+    if pinger is not None:
+        pinger.notify(set(removed))
+    return web.Response(status=204)
 
 
 def article_json(article: Article) -> dict[str, Any]:
@@ -268,7 +311,7 @@ def _limit(text: str | None, default: int, most: int) -> int:
 async def _cursor(store: Store, text: str | None) -> Cursor | None:
     if not text:
         return None
-    if _ARTICLE_ID.fullmatch(text):
+    if is_article_id(text):
         cursor = await store.cursor_after(text)
         if cursor is None:
             raise BadField("before", "before names an article that is not stored")

@@ -26,6 +26,7 @@ from feedsvc.publish.render import (
     last_updated,
     render,
 )
+from feedsvc.storage.removal import Removals
 
 EXTENSIONS = {"rss": "rss", "atom": "atom", "json": "json", "xml": "rss"}
 MAX_PAGE = 100_000
@@ -129,4 +130,7 @@ async def render_feed(
     name = (await store.category(slug)).name if slug else ""
     info = feed_info(settings, slug, name, fmt, page, limit, last_page)
     body = render(fmt, info, articles)
-    return Rendered.of(body, last_updated(articles) or EMPTY_FEED_UPDATED)
+    # A removal changes the feed too: Last-Modified must not go back to an older post.
+    removed = await Removals(app[appkeys.REDIS]).last_removal(slug)
+    changed = [when for when in (last_updated(articles), removed) if when is not None]
+    return Rendered.of(body, max(changed, default=EMPTY_FEED_UPDATED))

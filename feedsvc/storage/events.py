@@ -1,8 +1,9 @@
-"""The new-article event stream: what the store appends, what delivery reads.
+"""The article event stream: what the store appends, what delivery reads.
 
 In: one entry per article the store keeps for the first time, appended by the
 store's upsert script in the same atomic step (so there is never an article
-without its event, nor an event without its article). Out: those entries, read
+without its event, nor an event without its article), and one per article
+removed (storage/removal.py), appended by the removal script. Out: those entries, read
 through consumer groups (the bot's is `telegram`): each entry goes to one
 consumer of a group, stays pending until that consumer acknowledges it, and can
 be claimed by another consumer when the first one is gone.
@@ -11,9 +12,16 @@ The field contract (every value a string):
 
 | field | holds |
 |---|---|
+| `event` | `new` (stored for the first time) or `removed`; none on older entries: `new` |
 | `id` | the article id |
-| `slugs` | its category slugs, joined by `,` |
-| `pushable` | `1` when ingest decided the article may be pushed, else `0` |
+| `slugs` | its category slugs, joined by `,` (for `removed`: those it had) |
+| `pushable` | `new` only: `1` when ingest decided the article may be pushed, else `0` |
+
+A reader handles the kinds it knows and acknowledges every other entry unread
+(`Entry.event` is None for those), so a new kind never blocks a consumer group.
+A `removed` entry says the article is gone from every feed and listing and will
+not be stored again from its source; the delivery ledger (`sent:<id>`) still
+says which chats got it, for whoever wants to edit or delete those messages.
 
 Pushability is decided once, at ingest (a source's first poll and posts older
 than the push window are not pushable), and carried here; readers obey it. The
@@ -33,14 +41,20 @@ from redis.exceptions import ResponseError
 from feedsvc.storage import keys
 
 MAXLEN = 100_000  # entries kept (approximately): far more than ever wait for delivery
-ID, SLUGS, PUSHABLE = "id", "slugs", "pushable"
+EVENT, ID, SLUGS, PUSHABLE = "event", "id", "slugs", "pushable"
+NEW, REMOVED = "new", "removed"
 
-# A Lua function for scripts that append in the same atomic step as their writes
-# (the store's upsert): append_event(stream, maxlen, article id, joined slugs, "1"/"0").
+# Lua functions for scripts that append in the same atomic step as their writes:
+# append_event(stream, maxlen, article id, joined slugs, "1"/"0") for the store's
+# upsert, append_removed(stream, maxlen, article id, joined slugs) for a removal.
 LUA_APPEND = f"""
 local function append_event(stream, maxlen, id, slugs, pushable)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*',
-    '{ID}', id, '{SLUGS}', slugs, '{PUSHABLE}', pushable)
+    '{EVENT}', '{NEW}', '{ID}', id, '{SLUGS}', slugs, '{PUSHABLE}', pushable)
+end
+local function append_removed(stream, maxlen, id, slugs)
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*',
+    '{EVENT}', '{REMOVED}', '{ID}', id, '{SLUGS}', slugs)
 end
 """
 
@@ -54,15 +68,49 @@ class NewArticle:
     pushable: bool
 
     def fields(self) -> dict[str, str]:
-        return {ID: self.id, SLUGS: ",".join(self.slugs), PUSHABLE: "1" if self.pushable else "0"}
+        return {
+            EVENT: NEW,
+            ID: self.id,
+            SLUGS: ",".join(self.slugs),
+            PUSHABLE: "1" if self.pushable else "0",
+        }
 
     @classmethod
     def from_fields(cls, fields: dict[str, str] | None) -> NewArticle | None:
-        """The event, or None for an entry that is not one (trimmed away, or malformed)."""
-        if not fields or not fields.get(ID):
+        """The event, or None for an entry that is not one (trimmed away, malformed,
+        or another kind)."""
+        if not fields or not fields.get(ID) or fields.get(EVENT, NEW) != NEW:
             return None
-        slugs = tuple(s for s in fields.get(SLUGS, "").split(",") if s)
-        return cls(fields[ID], slugs, fields.get(PUSHABLE) == "1")
+        return cls(fields[ID], _slugs(fields), fields.get(PUSHABLE) == "1")
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRemoved:
+    """One event: an article removed by hand (`feedsvc articles remove`, the API)."""
+
+    id: str
+    slugs: tuple[str, ...]
+
+    def fields(self) -> dict[str, str]:
+        return {EVENT: REMOVED, ID: self.id, SLUGS: ",".join(self.slugs)}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str] | None) -> ArticleRemoved | None:
+        if not fields or not fields.get(ID) or fields.get(EVENT) != REMOVED:
+            return None
+        return cls(fields[ID], _slugs(fields))
+
+
+Event = NewArticle | ArticleRemoved
+
+
+def parse_event(fields: dict[str, str] | None) -> Event | None:
+    """The event an entry holds; None for a kind this version does not know."""
+    return NewArticle.from_fields(fields) or ArticleRemoved.from_fields(fields)
+
+
+def _slugs(fields: dict[str, str]) -> tuple[str, ...]:
+    return tuple(s for s in fields.get(SLUGS, "").split(",") if s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +118,7 @@ class Entry:
     """A stream entry as a consumer sees it; `event` is None when it is not one."""
 
     entry_id: str
-    event: NewArticle | None
+    event: Event | None
 
     @property
     def appended(self) -> datetime:
@@ -102,7 +150,7 @@ class EventStream:
         self.group = group
         self.stream = stream
 
-    async def append(self, event: NewArticle) -> str:
+    async def append(self, event: Event) -> str:
         """Append outside a script (tools, tests, benchmarks); returns the entry id."""
         return await self.redis.xadd(self.stream, event.fields(), maxlen=MAXLEN, approximate=True)
 
@@ -173,4 +221,4 @@ class EventStream:
 
 
 def _entries(raw: list[Any]) -> list[Entry]:
-    return [Entry(entry_id, NewArticle.from_fields(fields)) for entry_id, fields in raw]
+    return [Entry(entry_id, parse_event(fields)) for entry_id, fields in raw]

@@ -14,7 +14,9 @@ their own tag, so sources spread over a cluster.
 | `feedsvc:{news}:all` | zset | every article id, score = published ms |
 | `feedsvc:{news}:categories` | hash | slug -> display name |
 | `feedsvc:{news}:versions` | hash | slug (or `*` for all) -> change counter |
-| `feedsvc:{news}:events` | stream | one entry per new article (fields: events.py) |
+| `feedsvc:{news}:events` | stream | one entry per new or removed article (fields: events.py) |
+| `feedsvc:{news}:removed` | hash | removed id -> removal ms; `l:<link hash>` -> its source |
+| `feedsvc:{news}:removed_at` | hash | slug (or `*`) -> ms of the last removal from that feed |
 
 Sources and polling:
 
@@ -59,6 +61,8 @@ ALL_INDEX = NEWS + "all"
 CATEGORY_NAMES = NEWS + "categories"
 VERSIONS = NEWS + "versions"
 EVENTS = NEWS + "events"
+REMOVED = NEWS + "removed"
+REMOVED_AT = NEWS + "removed_at"
 ALL_VERSION_FIELD = "*"
 
 

@@ -6,6 +6,7 @@ Each runs in one round trip; the store registers them (store.py). Key layout: ke
 from __future__ import annotations
 
 from feedsvc.storage import events
+from feedsvc.storage.removal import LUA_REMOVED_CHECK
 
 # Which stored article an incoming one is (shared by the upsert and published_of).
 # Within one source an article is its identity (guid, else link): two entries of a
@@ -52,9 +53,10 @@ end
 # `max_categories`; an article left with none gets the fallback category.
 UPSERT = (
     events.LUA_APPEND
+    + LUA_REMOVED_CHECK
     + RESOLVE
     + """
-local all, names_key, versions, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local all, names_key, versions, events, removed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local art_prefix, cat_prefix, link_prefix = ARGV[1], ARGV[2], ARGV[3]
 local id, link_key, doc, hash = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local score, source, pushable = tonumber(ARGV[8]), ARGV[9], ARGV[10]
@@ -108,6 +110,7 @@ end
 
 local status
 if not old[1] then
+  if refused_as_removed(removed, id, link_key, source) then return {id, 'removed', ''} end
   local keep = false
   for _, slug in ipairs(slugs) do
     if kept_by(slug) then keep = true break end

@@ -4,8 +4,8 @@ Writes go through one Lua script, so an upsert is atomic however many workers
 write at once: it decides new / updated / unchanged, merges categories, keeps the
 indexes, bumps the per-category versions the feed cache keys on, trims each
 category to `retention` articles (deleting bodies no category holds any more),
-and appends the new-article event (its fields: events.py), all in one round
-trip. Key layout: keys.py.
+appends the new-article event (its fields: events.py) and refuses an article
+removed by hand before (removal.py), all in one round trip. Key layout: keys.py.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class UpsertStatus(enum.StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     OLD = "old"  # older than every category's retention window: not stored
+    REMOVED = "removed"  # removed by hand before (storage/removal.py): not stored again
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +145,7 @@ class Store:
             *article.slugs,
         ]
         return {
-            "keys": [keys.ALL_INDEX, keys.CATEGORY_NAMES, keys.VERSIONS, keys.EVENTS],
+            "keys": [keys.ALL_INDEX, keys.CATEGORY_NAMES, keys.VERSIONS, keys.EVENTS, keys.REMOVED],
             "args": args,
         }
 

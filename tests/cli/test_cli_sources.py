@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import logging
 import operator
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,7 +23,6 @@ import pytest
 from lxml import etree
 from redis.asyncio import Redis
 
-from feedsvc.cli import main
 from feedsvc.cli.opml import Progress
 from feedsvc.cli.sources import sources_table
 from feedsvc.config import load_settings
@@ -36,61 +33,12 @@ from feedsvc.publish.opml import Outline, write_opml
 from feedsvc.storage import keys
 from feedsvc.storage.connection import client_from_url
 from feedsvc.storage.store import Store
+from tests.cli.conftest import Cli, Result, flush
 from tests.fakes.site import Item, Page, Site, article_page, listing_page, rss, seed_text
 
 OPML = Path(__file__).resolve().parents[1] / "data" / "opml"
 CONFIG_FEED = "https://www.jurnalkaltara.com/category/kaltara/feed/"
 WITA = ZoneInfo("Asia/Makassar")
-
-
-@dataclasses.dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-class Cli:
-    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config = config
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> Result:
-        self.capsys.readouterr()
-        try:
-            code = main(["--config", str(self.config), *args])
-        except SystemExit as exc:  # argparse rejects an option
-            code = int(exc.code or 0)
-        out, err = self.capsys.readouterr()
-        return Result(code, out, err)
-
-
-@pytest.fixture
-def cli(
-    redis_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Cli]:
-    asyncio.run(_flush(redis_url))
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "[poll]\ntimeout = 5\n"
-        f"[[sources]]\nname = 'kaltara'\nurl = '{CONFIG_FEED}'\ncategory = 'KALTARA'\n"
-    )
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.delenv("FEEDSVC_CONFIG", raising=False)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield Cli(config, capsys)
-    root.handlers[:] = handlers  # main() set up logging for a process; this is a test
-    root.setLevel(level)
-
-
-async def _flush(url: str) -> None:
-    client = client_from_url(url)
-    await client.flushdb()
-    await client.aclose()
 
 
 def registry_sources(cli: Cli, redis_url: str) -> list[Source]:
@@ -358,7 +306,7 @@ def test_export_then_import_round_trips(cli: Cli, redis_url: str, tmp_path: Path
     assert "Wrote 3 sources" in to_file.err
     assert exported.read_bytes() == to_stdout.out.encode()
 
-    asyncio.run(_flush(redis_url))
+    asyncio.run(flush(redis_url))
     cli.config.write_text("")  # the config source comes back as an added one
     result = cli("import-opml", str(exported))
     assert "3 added, 0 skipped, 0 invalid" in result.out

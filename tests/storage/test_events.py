@@ -22,8 +22,11 @@ def article(title: str, categories: tuple[str, ...] = ("KALTARA", "Bulungan")) -
 
 def test_the_field_contract_round_trips() -> None:
     event = NewArticle("abc", ("kaltara", "bulungan"), True)
-    assert event.fields() == {"id": "abc", "slugs": "kaltara,bulungan", "pushable": "1"}
+    assert event.fields() == {
+        "event": "new", "id": "abc", "slugs": "kaltara,bulungan", "pushable": "1"
+    }  # fmt: skip
     assert NewArticle.from_fields(event.fields()) == event
+    # An entry appended before the `event` field existed is a new-article event.
     assert NewArticle.from_fields({"id": "x", "slugs": "", "pushable": "0"}) == NewArticle(
         "x", (), False
     )
