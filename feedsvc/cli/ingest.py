@@ -16,11 +16,11 @@ from feedsvc.cli.common import (
     with_redis,
 )
 from feedsvc.cli.sources import check_selector
-from feedsvc.config import SOURCE_KINDS, Settings
+from feedsvc.config import SOURCE_KINDS, SOURCE_NAME, Settings
 from feedsvc.ingest.fetch import Fetcher, FetchError, new_session
 from feedsvc.ingest.parse import ParseError
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.sources import SOURCE_NAME, SourceError, SourceRegistry, check_source
+from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
 from feedsvc.models import Source
 from feedsvc.storage import keys
 from feedsvc.storage.store import Store

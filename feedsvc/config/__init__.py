@@ -30,6 +30,7 @@ from feedsvc.config.settings import (
     StoreSettings,
     TelegramSettings,
 )
+from feedsvc.config.sourcecheck import check_category, check_source_fields
 
 __all__ = [
     "LOG_FORMATS",
@@ -50,6 +51,8 @@ __all__ = [
     "SourceSettings",
     "StoreSettings",
     "TelegramSettings",
+    "check_category",
+    "check_source_fields",
     "find_config_file",
     "load_settings",
 ]

@@ -11,13 +11,13 @@ from feedsvc.config.errors import (
     LOG_LEVELS,
     MIN_PARSE_MEMORY_MB,
     REDIS_SCHEMES,
-    SOURCE_KINDS,
-    SOURCE_NAME,
     TELEGRAM_MODES,
     ConfigError,
     Fail,
 )
 from feedsvc.config.settings import Settings, SourceSettings, TelegramSettings
+from feedsvc.config.sourcecheck import check_category, check_source_fields
+from feedsvc.urls import http_url
 
 
 def check_values(s: Settings, where: str) -> None:
@@ -62,8 +62,7 @@ def check_values(s: Settings, where: str) -> None:
 
 
 def _check_http_url(url: str, key: str, fail: Fail) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if http_url(url) is None:
         fail(key, f"must be an http(s) URL, got {url!r}")
 
 
@@ -80,29 +79,20 @@ def _check_sources(sources: tuple[SourceSettings, ...], fail: Fail) -> None:
     seen: set[str] = set()
     for i, src in enumerate(sources):
         key = f"sources[{i}]"
-        if not SOURCE_NAME.match(src.name):
-            fail(f"{key}.name", "must be 1-64 letters, digits, '.', '_' or '-'")
+
+        def fail_field(field: str, why: str, key: str = key) -> typing.NoReturn:
+            fail(f"{key}.{field}", why)
+
+        check_source_fields(src.name, src.url, src.kind, src.interval, src.category, fail_field)
         if src.name in seen:
             fail(f"{key}.name", f"repeats the source name {src.name!r}")
         seen.add(src.name)
-        _check_http_url(src.url, f"{key}.url", fail)
-        if src.kind not in SOURCE_KINDS:
-            fail(f"{key}.kind", f"must be one of {', '.join(SOURCE_KINDS)}, got {src.kind!r}")
-        if src.interval is not None and src.interval <= 0:
-            fail(f"{key}.interval", "must be a positive number of seconds")
         if src.link_selector and src.kind != "html":
             fail(f"{key}.link_selector", 'only applies to kind = "html"')
-        if src.category:
-            _check_category(src.category, f"{key}.category", fail)
 
 
 def _check_category(name: str, key: str, fail: Fail) -> None:
-    from feedsvc.models import slugify
-
-    try:
-        slugify(name)
-    except ValueError as exc:
-        fail(key, f"is not a usable category: {exc}")
+    check_category(name, lambda why: fail(key, why))
 
 
 def _check_telegram(t: TelegramSettings, fail: Fail) -> None:

@@ -9,14 +9,14 @@ so it survives restarts and is shared by workers.
 from __future__ import annotations
 
 import dataclasses
-import re
+import typing
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
-from feedsvc.config import SOURCE_KINDS, SOURCE_NAME, Settings
-from feedsvc.models import Source, SourceStatus, slugify
+from feedsvc.config import Settings, check_source_fields
+from feedsvc.models import Source, SourceStatus
 from feedsvc.storage import keys
 
 _STATUS_FIELDS = {f.name: f for f in dataclasses.fields(SourceStatus)}
@@ -27,20 +27,16 @@ class SourceError(ValueError):
     """A bad source definition or an unknown source; the message is for the user."""
 
 
-def check_source(source: Source) -> None:
-    if not SOURCE_NAME.match(source.name):
-        raise SourceError(f"source name {source.name!r}: use 1-64 letters, digits, '.', '_', '-'")
-    if not re.match(r"^https?://[^/\s]+", source.url):
-        raise SourceError(f"source {source.name}: url must be http(s), got {source.url!r}")
-    if source.kind not in SOURCE_KINDS:
-        raise SourceError(f"source {source.name}: kind must be one of {', '.join(SOURCE_KINDS)}")
-    if not source.interval > 0:
-        raise SourceError(f"source {source.name}: interval must be positive")
-    if source.category:
-        try:
-            slugify(source.category)
-        except ValueError as exc:
-            raise SourceError(f"source {source.name}: {exc}") from None
+def check_source(source: Source, prefix: str | None = None) -> None:
+    """Raise SourceError naming the field after `prefix` (by default "source 'NAME': ")."""
+    lead = f"source {source.name!r}: " if prefix is None else prefix
+
+    def fail(field: str, why: str) -> typing.NoReturn:
+        raise SourceError(f"{lead}{field} {why}")
+
+    check_source_fields(
+        source.name, source.url, source.kind, source.interval, source.category, fail
+    )
 
 
 class SourceRegistry:

@@ -27,6 +27,7 @@ from feedsvc.publish.feedurls import feed_url
 from feedsvc.publish.render import FORMATS
 from feedsvc.storage.removal import Removals
 from feedsvc.storage.store import Cursor, Store, UpsertStatus
+from feedsvc.urls import http_url
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ def _string(data: dict[str, Any], field: str, *, required: bool = False) -> str:
 
 
 def _link(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+    if not isinstance(value, str) or http_url(value) is None:
         raise BadField("link", "link must be an absolute http(s) URL")
     if len(value) > 2000 or any(c.isspace() for c in value):
         raise BadField("link", "link must be a URL without spaces, at most 2000 characters")

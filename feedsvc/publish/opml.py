@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from feedsvc.config import SOURCE_KINDS
-from feedsvc.ingest.sources import SOURCE_NAME, SourceError, check_source
+from feedsvc.config import SOURCE_KINDS, SOURCE_NAME
+from feedsvc.ingest.sources import SourceError, check_source
 from feedsvc.models import Source, identity_key, slugify
 
 FEEDSVC_NS = "urn:feedsvc:opml"
@@ -254,7 +254,7 @@ def _source(outline: Outline, url: str, taken: set[str], category: str, interval
         link_selector=extra.get("linkSelector", "") if kind == "html" else "",
         origin="added",
     )
-    check_source(source)
+    check_source(source, prefix="")  # the outline is named where the reason is shown
     return source
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -27,6 +26,7 @@ from feedsvc.publish.httpcache import respond
 from feedsvc.publish.opml import Outline, write_opml
 from feedsvc.publish.render import FORMATS, MEDIA_TYPES, last_updated
 from feedsvc.storage.store import Category
+from feedsvc.urls import http_url
 
 INDEX_POSTS = 20
 EXCERPT_LENGTH = 120  # about three lines on a phone, like the news sites' "Recent Posts"
@@ -178,14 +178,14 @@ def _posts_section(posts: Sequence[Article], now: datetime) -> str:
 
 def _post(article: Article, now: datetime) -> str:
     title = _e(article.title or "(tanpa judul)")
-    link = _web_url(article.link)
+    link = http_url(article.link)
     heading = f'<a href="{_e(link)}">{title}</a>' if link else title
     meta = [_e(", ".join(article.categories))]
     if article.author:
         meta.append(_e(article.author))
     meta.append(_time(article.published, now))
     lines = ["<li><article>", f"<h3>{heading}</h3>", f'<p class="meta">{" · ".join(meta)}</p>']
-    image = _web_url(article.image)
+    image = http_url(article.image)
     if image:
         # Small and lazy: the page stays light on a phone; the photo is the site's.
         lines.append(
@@ -267,16 +267,6 @@ def _outline(settings: Settings, slug: str | None, name: str) -> Outline:
 
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
-
-
-def _web_url(url: str) -> str | None:
-    """`url` when it is an absolute http(s) URL; anything else is not linked."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. a broken IPv6 host
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def _site_url(settings: Settings, path: str) -> str:

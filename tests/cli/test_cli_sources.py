@@ -148,8 +148,8 @@ def test_table_shows_state_times_and_the_last_error() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("bad name", "https://a.example/feed"), "source name 'bad name'"),
-        (("a", "ftp://a.example/feed"), "url must be http(s)"),
+        (("bad name", "https://a.example/feed"), "source 'bad name': name must be"),
+        (("a", "ftp://a.example/feed"), "url must be an http(s) URL"),
         (("a", "https://a.example/feed", "--category", "!!!"), "has no letters or digits"),
         (("a", "https://a.example/feed", "--category", "all"), "reserved name"),
         (("a", "https://a.example/", "--link-selector", "h2 a"), "only applies to --kind html"),
@@ -515,9 +515,9 @@ async def test_ingest_auto_of_a_page_with_nothing_on_it_fails(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("ftp://a.example/feed",), "url must be http(s)"),
+        (("ftp://a.example/feed",), "url must be an http(s) URL"),
         (("https://a.example/feed", "--category", "!!"), "has no letters or digits"),
-        (("https://a.example/feed", "--name", "a b"), "source name 'a b'"),
+        (("https://a.example/feed", "--name", "a b"), "source 'a b': name must be"),
         (("https://a.example/", "--kind", "feed", "--link-selector", "a"), "does not apply"),
     ],
 )

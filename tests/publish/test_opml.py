@@ -124,7 +124,7 @@ def test_plan_import_names_categories_duplicates_and_invalid() -> None:
         (21, "already a source: antara"),  # feed:// read as http://
     ]
     assert [r.outline.text for r in plan.invalid] == ["Rusak", "Kosong"]
-    assert "url must be http(s)" in plan.invalid[0].why
+    assert "url must be an http(s) URL" in plan.invalid[0].why
 
 
 def test_plan_import_options_override_the_file() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from feedsvc.ingest.sanitize import (
     clean_html,
@@ -22,6 +22,7 @@ from feedsvc.ingest.sanitize import (
     strip_invisible,
     summarize,
 )
+from feedsvc.urls import http_url
 
 TITLE_FROM_SUMMARY_LIMIT = 80
 MAX_TITLE_LENGTH = 500  # characters; a longer title is cut at a word
@@ -191,10 +192,9 @@ def web_url(value: object, base: str) -> str:
         return ""
     try:
         url = urljoin(base, strip_control_chars(value).strip())
-        parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed IPv6 literal
         return ""
-    return url if parts.scheme in ("http", "https") and parts.hostname else ""
+    return http_url(url) or ""
 
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
