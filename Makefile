@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CONFIG ?= config.example.toml
+# ./config.toml when there is one (copy config.example.toml to start), else the example.
+CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 # Test workers: most tests wait on sockets and subprocesses, so 4 beat 2 on 2 cores.
 TEST_WORKERS ?= 4
 STAMP := $(VENV)/.installed

@@ -59,7 +59,7 @@ def test_environment_overrides_win(tmp_path: Path) -> None:
         "TELEGRAM_BOT_TOKEN": "123:abc",
         "PORT": "9100",
         "FEEDSVC_BASE_URL": "https://berita.example",
-        "FEEDSVC_API_TOKENS": " token-one-123, token-two-456 ,",
+        "FEEDSVC_API_TOKENS": " token-one-123, token-two-456 ",
     }
     s = load_settings(path, env=env)
     assert s.redis.url == "redis://b:6379/1"
@@ -81,6 +81,11 @@ def test_environment_overrides_win(tmp_path: Path) -> None:
         ("[poll]\ninterval = true\n", "'poll.interval' must be a number"),
         ("[api]\ntokens = 'x'\n", "'api.tokens' must be a list"),
         ("[api]\ntokens = [1]\n", "'api.tokens[0]' must be a string"),
+        ("[api]\ntokens = ['']\n", "'api.tokens[0]' is empty"),
+        ("[api]\ntokens = ['ok-token', '   ']\n", "'api.tokens[1]' is empty"),
+        ("[api]\ntokens = ['one,two']\n", "'api.tokens[0]' holds a comma"),
+        ("[api]\ntokens = [' padded ']\n", "'api.tokens[0]' may hold only printable ASCII"),
+        ("[api]\ntokens = ['tóken']\n", "'api.tokens[0]' may hold only printable ASCII"),
         ("[service]\nbase_url = 'ftp://x'\n", "'service.base_url' must be an http(s) URL"),
         ("[redis]\nurl = 'http://x'\n", "'redis.url' must start with one of"),
         ("[store]\nretention = 0\n", "'store.retention' must be at least 1"),
@@ -141,6 +146,22 @@ def test_source_interval_any_positive_number(tmp_path: Path) -> None:
     path = write(tmp_path, "[[sources]]\nname = 'b'\nurl = 'https://x.id/feed/'\n", "d.toml")
     s = load_settings(path, env={})
     assert s.source_interval(s.sources[0]) == s.poll.interval
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("good-token,,other", "FEEDSVC_API_TOKENS token 2 is empty"),
+        ("good-token,", "FEEDSVC_API_TOKENS token 2 is empty"),
+        (" , ", "FEEDSVC_API_TOKENS token 1 is empty"),
+        ("good-token,bad token", "FEEDSVC_API_TOKENS token 2 may hold only printable ASCII"),
+    ],
+)
+def test_bad_api_tokens_from_the_environment(value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env={"FEEDSVC_API_TOKENS": value})
+    assert str(info.value).startswith(f"environment: {expected}")
+    assert "good-token" not in str(info.value) and "bad token" not in str(info.value)
 
 
 def test_missing_file_and_bad_port_env(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from feedsvc.config.settings import Settings, SourceSettings, TelegramSettings
 from feedsvc.config.sourcecheck import check_category, check_source_fields
 from feedsvc.urls import http_url
 
+_TOKEN = re.compile(r"[!-~]+")  # printable ASCII, no space
+
 
 def check_values(s: Settings, where: str) -> None:
     def fail(key: str, why: str) -> typing.NoReturn:
@@ -44,8 +46,10 @@ def check_values(s: Settings, where: str) -> None:
         fail("feeds.default_limit", "must be between 1 and feeds.max_limit")
     if s.feeds.websub_hub:
         _check_http_url(s.feeds.websub_hub, "feeds.websub_hub", fail)
-    if any(not t.strip() for t in s.api.tokens):
-        fail("api.tokens", "must not contain empty tokens")
+    for i, token in enumerate(s.api.tokens):
+        problem = token_problem(token)
+        if problem:
+            fail(f"api.tokens[{i}]", problem)
     for key in ("interval", "timeout", "lease"):
         if not 0 < getattr(s.poll, key) < float("inf"):
             fail(f"poll.{key}", "must be a positive number of seconds")
@@ -59,6 +63,17 @@ def check_values(s: Settings, where: str) -> None:
         fail("poll.parse_memory_mb", f"must be at least {MIN_PARSE_MEMORY_MB}")
     _check_sources(s.sources, fail)
     _check_telegram(s.telegram, fail)
+
+
+def token_problem(token: str) -> str:
+    """Why `token` cannot be an API token, or "" (the message never repeats it)."""
+    if not token.strip():
+        return "is empty (two commas, or one at an end?)"
+    if "," in token:
+        return "holds a comma: FEEDSVC_API_TOKENS separates tokens with commas"
+    if not _TOKEN.fullmatch(token):
+        return "may hold only printable ASCII characters, no spaces (it goes in an HTTP header)"
+    return ""
 
 
 def _check_http_url(url: str, key: str, fail: Fail) -> None:

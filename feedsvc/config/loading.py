@@ -10,7 +10,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from feedsvc.config.checks import check_values
+from feedsvc.config.checks import check_values, token_problem
 from feedsvc.config.errors import ConfigError
 from feedsvc.config.settings import Settings, SourceSettings
 
@@ -71,11 +71,21 @@ def _apply_env(data: dict[str, Any], env: typing.Mapping[str, str]) -> dict[str,
                 raise ConfigError(f"environment: PORT must be a number, got {value!r}")
             value = int(value)
         elif key == "tokens":
-            value = [token.strip() for token in value.split(",") if token.strip()]
+            value = _env_tokens(value)
         target = data.setdefault(section, {})
         if isinstance(target, dict):
             target[key] = value
     return data
+
+
+def _env_tokens(text: str) -> list[str]:
+    """FEEDSVC_API_TOKENS: tokens separated by commas; spaces around each are dropped."""
+    tokens = [token.strip() for token in text.split(",")]
+    for i, token in enumerate(tokens, 1):
+        problem = token_problem(token)
+        if problem:  # never the token itself in the message: it is a secret
+            raise ConfigError(f"environment: FEEDSVC_API_TOKENS token {i} {problem}")
+    return tokens
 
 
 def _build(data: dict[str, Any], where: str) -> Settings:
