@@ -12,7 +12,7 @@ from datetime import datetime
 from html import escape, unescape
 
 from feedsvc.dates import format_wita, relative_age
-from feedsvc.ingest.sanitize import html_to_text, summarize
+from feedsvc.ingest.sanitize import summarize
 from feedsvc.models import Article
 from feedsvc.storage.store import Category
 
@@ -29,9 +29,12 @@ def link(url: str, text: str) -> str:
 
 
 def lead(article: Article, limit: int = LEAD_LENGTH) -> str:
-    """The opening of the article as plain text, cut at a word with "…"."""
-    text = article.summary or html_to_text(article.content)
-    return summarize(text, limit) if text else ""
+    """The opening of the article as plain text, cut at a word with "…".
+
+    The stored summary is that text: ingest and the API make it from the content
+    when a source gives none, so nothing is cleaned again here.
+    """
+    return summarize(article.summary, limit) if article.summary.strip() else ""
 
 
 def recent_posts(articles: list[Article], now: datetime, heading: str) -> str:

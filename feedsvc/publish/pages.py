@@ -17,7 +17,7 @@ from aiohttp import web
 from feedsvc import __version__, appkeys
 from feedsvc.config import Settings
 from feedsvc.dates import format_wita, relative_age, to_wita
-from feedsvc.ingest.sanitize import html_to_text, summarize
+from feedsvc.ingest.sanitize import summarize
 from feedsvc.models import Article
 from feedsvc.publish.cache import Rendered
 from feedsvc.publish.categories import configured_slugs, shown_categories
@@ -206,7 +206,8 @@ def _time(published: datetime, now: datetime) -> str:
 
 
 def _excerpt(article: Article) -> str:
-    text = article.summary or html_to_text(article.content)
+    # The stored summary, made from the content at write time when a source gave none.
+    text = article.summary
     return summarize(text, EXCERPT_LENGTH) if text.strip() else ""
 
 

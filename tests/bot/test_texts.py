@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
+
+from bot import messages
+from feedsvc.ingest.parse.entry import build_entry
+from feedsvc.models import Article
 from feedsvc.storage.store import Store
 from tests.bot.helpers import READER, article, ask
 
@@ -35,3 +41,33 @@ async def test_an_unknown_category_lists_the_real_ones(telegram, store: Store, r
         reply = await ask(telegram, READER, command)
         assert "Kategori <b>olahraga</b> tidak ditemukan" in reply, command
         assert "<code>KALTARA</code>" in reply and "<code>Bulungan</code>" in reply, command
+
+
+def test_the_lead_is_the_stored_summary_escaped_and_never_the_content_again() -> None:
+    # An article written straight into the store, markup and all, as older data may be.
+    nasty = Article(
+        id="x",
+        title="<b>Judul</b>",
+        link="https://www.jurnalkaltara.com/x/",
+        categories=("KALTARA",),
+        published=datetime(2026, 11, 20, tzinfo=UTC),
+        summary='<script>alert(1)</script> & "x"',
+        content="<script>alert(2)</script><p>Isi berita</p>",
+    )
+    text = messages.push(nasty)
+    assert "<script>" not in text and "alert(2)" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in text
+    assert "&lt;b&gt;Judul&lt;/b&gt;" in text
+    assert messages.lead(dataclasses.replace(nasty, summary="")) == ""  # content is not read
+
+
+def test_the_write_door_gives_every_article_with_text_a_summary() -> None:
+    # Read paths rely on it: an entry with content and no summary is summarised when built.
+    entry = build_entry(
+        base="https://x.id/feed/",
+        guid="1",
+        link="https://x.id/1/",
+        title="Judul",
+        content_html="<script>alert(1)</script><p>Isi <b>berita</b> hari ini.</p>",
+    )
+    assert entry is not None and entry.summary == "Isi berita hari ini."

@@ -215,3 +215,15 @@ def test_opml_escapes_names() -> None:
     cats = [Category("hukum-kriminal", 'Hukum & "Kriminal" <x>', 2)]
     root = etree.fromstring(render_opml(Settings(), cats, None))
     assert root.findall("body/outline")[1].get("text") == 'Berita Kaltara — Hukum & "Kriminal" <x>'
+
+
+async def test_an_article_stored_without_a_summary_shows_no_lead_and_no_markup(
+    client, store
+) -> None:
+    now = datetime.now(UTC)
+    hostile = "<script>alert(1)</script><p onclick='x()'>Isi</p>"
+    await store.upsert(article(1, now, summary="", content=hostile))
+    text = await (await client.get("/")).text()
+    assert "alert(1)" not in text and "onclick" not in text
+    assert not html.fromstring(text).cssselect(".lead")
+    assert "Berita 1" in text
