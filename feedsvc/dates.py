@@ -253,21 +253,42 @@ def relative_age(then: datetime, now: datetime) -> str:
 
     Counts are floored; a time in the future (clock skew) is "baru saja".
     """
-    seconds = int((_as_utc(now) - _as_utc(then)).total_seconds())
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    unit, count = age_unit((_as_utc(now) - _as_utc(then)).total_seconds())
+    return "baru saja" if unit == "second" else f"{count} {_ID_UNITS[unit]} lalu"
+
+
+_ID_UNITS = {
+    "minute": "menit",
+    "hour": "jam",
+    "day": "hari",
+    "week": "minggu",
+    "month": "bulan",
+    "year": "tahun",
+}
+
+
+def age_unit(seconds: float) -> tuple[str, int]:
+    """A span as its largest whole unit, floored: (unit, count).
+
+    Units: second, minute, hour, day, week (under 30 days), month (30 days, under
+    a year), year (365 days). A negative span (clock skew) is 0 seconds. The one
+    rule behind the bot's and the site's Indonesian ages and the CLI's English ones.
+    """
+    whole = max(0, int(seconds))
+    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
     if minutes < 1:
-        return "baru saja"
+        return "second", whole
     if hours < 1:
-        return f"{minutes} menit lalu"
+        return "minute", minutes
     if days < 1:
-        return f"{hours} jam lalu"
+        return "hour", hours
     if days < 7:
-        return f"{days} hari lalu"
+        return "day", days
     if days < 30:
-        return f"{days // 7} minggu lalu"
+        return "week", days // 7
     if days < 365:
-        return f"{days // 30} bulan lalu"
-    return f"{days // 365} tahun lalu"
+        return "month", days // 30
+    return "year", days // 365
 
 
 def to_wita(dt: datetime) -> datetime:

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedsvc import dates
+from feedsvc.cli import sources as cli_sources
 from feedsvc.dates import (
     WITA,
     duration,
@@ -299,3 +300,36 @@ def test_wita_falls_back_to_a_fixed_offset_without_tzdata(monkeypatch: pytest.Mo
 )
 def test_duration(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (-300, ("second", 0)),
+        (59.9, ("second", 59)),
+        (60, ("minute", 1)),
+        (3599.9, ("minute", 59)),
+        (3600, ("hour", 1)),
+        (6 * 86400 + 86399, ("day", 6)),
+        (7 * 86400, ("week", 1)),
+        (29 * 86400, ("week", 4)),
+        (30 * 86400, ("month", 1)),
+        (364 * 86400, ("month", 12)),
+        (365 * 86400, ("year", 1)),
+    ],
+)
+def test_age_unit_is_the_one_rule_for_both_wordings(
+    seconds: float, expected: tuple[str, int]
+) -> None:
+    assert dates.age_unit(seconds) == expected
+    then = NOW - timedelta(seconds=seconds)
+    unit, count = expected
+    indonesian = relative_age(then, NOW)
+    assert indonesian == "baru saja" if unit == "second" else indonesian.startswith(f"{count} ")
+    english = cli_sources.ago(then.timestamp(), NOW.timestamp(), UTC)
+    if unit in ("minute", "hour", "day"):
+        assert english == f"{count} {cli_sources._EN_UNITS[unit]} ago"
+    elif unit == "second":
+        assert english == "just now"
+    else:
+        assert english == then.strftime("%Y-%m-%d %H:%M")

@@ -20,7 +20,7 @@ from feedsvc.cli.common import (
     with_redis,
 )
 from feedsvc.config import SOURCE_KINDS, Settings
-from feedsvc.dates import duration
+from feedsvc.dates import age_unit, duration
 from feedsvc.ingest.poller import SYNC_EVERY
 from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
 from feedsvc.ingest.status import MOVE_AFTER_POLLS
@@ -137,16 +137,16 @@ def until(ts: float | None, now: float, tz: tzinfo) -> str:
     return _relative(ts - now, ts, tz, "in {}")
 
 
+_EN_UNITS = {"minute": "min", "hour": "h", "day": "d"}  # a week or more: the date
+
+
 def _relative(seconds: float, ts: float, tz: tzinfo, form: str) -> str:
     seconds = max(0.0, seconds)
-    if seconds < 60:
+    unit, count = age_unit(seconds)
+    if unit == "second":
         return "just now" if form == "{} ago" else form.format(f"{seconds:.0f} s")
-    if seconds < 3600:
-        return form.format(f"{seconds // 60:.0f} min")
-    if seconds < 86400:
-        return form.format(f"{seconds // 3600:.0f} h")
-    if seconds < 7 * 86400:
-        return form.format(f"{seconds // 86400:.0f} d")
+    if unit in _EN_UNITS:
+        return form.format(f"{count} {_EN_UNITS[unit]}")
     return datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M")
 
 
