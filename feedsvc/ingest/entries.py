@@ -61,16 +61,17 @@ def to_article(entry: Entry, source: Source, first_seen: datetime) -> Article:
     # Whole seconds: the store reads a first-seen time back from its millisecond score,
     # and a finer time would hash differently there and rewrite the entry once.
     first_seen = first_seen.replace(microsecond=0)
-    published = entry.published or entry.updated or first_seen
-    if published > first_seen + FUTURE_SLACK:  # a site's clock or time zone is off
-        published = first_seen
+    published = trusted_date(entry, first_seen) or first_seen
+    updated = entry.updated if entry.updated and entry.updated != published else None
+    if updated is not None and updated > first_seen + FUTURE_SLACK:  # as untrusted
+        updated = None
     return Article(
         id=stable_id(identity),
         title=entry.title or UNTITLED,
         link=link,
         categories=article_categories(entry.categories, source.category),
         published=published,
-        updated=entry.updated if entry.updated and entry.updated != published else None,
+        updated=updated,
         author=entry.author,
         summary=entry.summary,
         content=entry.content,
@@ -78,6 +79,21 @@ def to_article(entry: Entry, source: Source, first_seen: datetime) -> Article:
         guid=entry.guid,
         image=entry.image,
     )
+
+
+def trusted_date(entry: Entry, first_seen: datetime) -> datetime | None:
+    """The entry's own date, or None: it has none, or one past `first_seen` + FUTURE_SLACK
+    (a site's clock or time zone is off; the store keeps the first-seen time instead)."""
+    when = entry.published or entry.updated
+    if when is None or when > first_seen.replace(microsecond=0) + FUTURE_SLACK:
+        return None
+    return when
+
+
+def has_future_date(entry: Entry, first_seen: datetime) -> bool:
+    """True when the entry has a date and it is not trusted (for the one log line)."""
+    dated = (entry.published or entry.updated) is not None
+    return dated and trusted_date(entry, first_seen) is None
 
 
 def article_categories(names: Iterable[str], fallback: str) -> tuple[str, ...]:

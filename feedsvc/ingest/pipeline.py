@@ -22,7 +22,15 @@ from redis.exceptions import RedisError
 
 from feedsvc.config import Settings
 from feedsvc.ingest import listing
-from feedsvc.ingest.entries import Counts, feed_warning, is_pushable, newest, to_article
+from feedsvc.ingest.entries import (
+    Counts,
+    feed_warning,
+    has_future_date,
+    is_pushable,
+    newest,
+    to_article,
+    trusted_date,
+)
 from feedsvc.ingest.fetch import Fetcher, FetchError, FetchResult
 from feedsvc.ingest.listing import MAX_PAGES_PER_POLL
 from feedsvc.ingest.parse import (
@@ -77,6 +85,7 @@ class Ingestor:
         self.settings = settings
         self.clock = clock
         self.rand = rand
+        self._told_future: set[str] = set()  # sources whose future dates were logged
 
     @property
     def redis(self) -> Redis:
@@ -232,8 +241,10 @@ class Ingestor:
             if article.id in ids:  # the same entry twice in one document: the first counts
                 continue
             ids.add(article.id)
-            if entry.published is None and entry.updated is None:
+            if trusted_date(entry, when) is None:
                 article = await self._keep_first_seen(article)
+                if has_future_date(entry, when):
+                    self._tell_future_date(source.name, entry, when)
             batch.append((article, is_pushable(article, primed, when, max_age)))
         results = await self.store.upsert_many(batch, fallback=source.category or DEFAULT_CATEGORY)
         changed = {
@@ -248,6 +259,16 @@ class Ingestor:
         counts = _count(r.status for r in results)
         skipped = len(reasons) + over - bool(over)  # one reason stands for all `over`
         return dataclasses.replace(counts, skipped=skipped, why=tuple(reasons[:3]))
+
+    def _tell_future_date(self, name: str, entry: Entry, now: datetime) -> None:
+        if name in self._told_future:
+            return
+        self._told_future.add(name)  # once per source: every later poll would repeat it
+        log.warning(
+            "source %s: an entry is dated %s, in the future (now %s); such dates are not "
+            "trusted and the entry keeps the time it was first seen",
+            name, (entry.published or entry.updated).isoformat(), now.isoformat(timespec="seconds"),
+        )  # fmt: skip
 
     async def _keep_first_seen(self, article: Article) -> Article:
         # An undated entry is dated when first seen; later polls must not move it.

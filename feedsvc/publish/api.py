@@ -6,6 +6,7 @@ nothing a client sends reaches a Redis key or the store unchecked.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 import time
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 MAX_TITLE = 1000
+MAX_FUTURE = timedelta(days=1)  # later than this, `published` is a mistake: 400
 _FIELDS = {
     "title", "link", "categories", "content", "summary", "author", "published", "guid", "image",
 }  # fmt: skip
@@ -119,8 +121,11 @@ async def post_article(request: web.Request) -> web.Response:
         article = article_from_json(data, now)
     except BadField as exc:
         return json_error(400, str(exc), exc.field)
+    store = request.app[appkeys.STORE]
+    if data.get("published") is None:
+        article = await _keep_first_date(store, article)
     pushable = is_pushable(article, True, now, settings.telegram.max_push_age_hours)
-    result = await request.app[appkeys.STORE].upsert(article, pushable=pushable)
+    result = await store.upsert(article, pushable=pushable)
     pinger = request.app.get(appkeys.WEBSUB)
     if pinger is not None and result.status in (UpsertStatus.NEW, UpsertStatus.UPDATED):
         pinger.notify(set(article.slugs))
@@ -128,6 +133,14 @@ async def post_article(request: web.Request) -> web.Response:
     if result.status == UpsertStatus.NEW:
         return json_response(body, status=201, headers={"Location": body["url"]})
     return json_response(body)
+
+
+async def _keep_first_date(store: Store, article: Article) -> Article:
+    """An article re-posted without `published` keeps the date it was first stored with."""
+    known = await store.published_of(article)
+    if known is None or known == article.published:
+        return article
+    return dataclasses.replace(article, published=known, content_hash="")
 
 
 def article_from_json(data: Any, now: datetime) -> Article:
@@ -199,7 +212,8 @@ def _categories(value: Any) -> tuple[str, ...]:
 
 def _published(value: Any, now: datetime) -> datetime:
     if value is None:
-        return now
+        # Whole seconds, as the store's score keeps it: a re-post then hashes the same.
+        return now.replace(microsecond=0)
     if not isinstance(value, str):
         raise BadField("published", "published must be an ISO 8601 string")
     try:
@@ -208,7 +222,12 @@ def _published(value: Any, now: datetime) -> datetime:
         raise BadField("published", f"published is not ISO 8601: {value[:40]!r}") from None
     if when.tzinfo is None:
         raise BadField("published", "published needs a time zone, e.g. +08:00")
-    return min(when, now + timedelta(minutes=10))
+    if when > now + MAX_FUTURE:
+        raise BadField(
+            "published",
+            f"published is more than a day in the future: {value[:40]!r} (is its zone right?)",
+        )
+    return when
 
 
 async def get_categories(request: web.Request) -> web.Response:

@@ -268,6 +268,48 @@ async def test_undated_entries_keep_their_first_seen_time(site: Site, ingestor: 
     assert {a.id: a.published for a in await ingestor.store.list(None)} == first
 
 
+async def test_future_dates_are_not_trusted_and_logged_once_per_source(
+    site: Site, ingestor: Ingestor, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="feedsvc.ingest.pipeline")
+    future = [
+        dataclasses.replace(i, published=datetime(2030, 1, 1, tzinfo=UTC)) for i in items(2, site)
+    ]
+    dated = items(1, site, start=5)
+    site.routes["/feed/"] = Page(rss([*future, *dated]))
+    source = Source("jurnal", site.url("/feed/"))
+    status = await poll(ingestor, source)
+    stored = {a.title: a.published for a in await ingestor.store.list(None)}
+    assert stored == {"Berita 0": NOW, "Berita 1": NOW, "Berita 5": dated[0].published}
+    for hours in (1, 30):  # later polls, the clock moved on: nothing moves, nothing is written
+        ingestor.clock = (NOW + timedelta(hours=hours)).timestamp
+        status, counts = await ingestor.poll_counted(source, status)
+        assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 3)
+    assert {a.title: a.published for a in await ingestor.store.list(None)} == stored
+    told = [r.getMessage() for r in caplog.records if "in the future" in r.getMessage()]
+    assert len(told) == 1 and told[0].startswith("source jurnal: an entry is dated 2030-01-01")
+    other = Source("lain", site.url("/feed/"))
+    await poll(ingestor, other)
+    assert len([r for r in caplog.records if "in the future" in r.getMessage()]) == 2
+
+
+async def test_undated_entries_keep_their_first_seen_time_on_every_poll(
+    site: Site, ingestor: Ingestor
+) -> None:
+    undated = [dataclasses.replace(i, published=None) for i in items(3, site)]
+    site.routes["/feed/"] = Page(rss(undated))
+    source = Source("jurnal", site.url("/feed/"))
+    ingestor.clock = lambda: NOW.timestamp() + 0.75
+    status = await poll(ingestor, source)
+    first = {a.id: a.published for a in await ingestor.store.list(None)}
+    assert set(first.values()) == {NOW}
+    for step in range(1, 4):
+        ingestor.clock = (NOW + timedelta(minutes=7 * step, seconds=0.3)).timestamp
+        status, counts = await ingestor.poll_counted(source, status)
+        assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 3)
+        assert {a.id: a.published for a in await ingestor.store.list(None)} == first
+
+
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
 async def test_compressed_responses(site: Site, ingestor: Ingestor, coding: str) -> None:
     body = rss(items(2, site))
