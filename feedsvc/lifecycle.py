@@ -27,6 +27,7 @@ from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.logs import AccessLog
+from feedsvc.publish.categories import configured_names
 from feedsvc.publish.websub import WebSubPinger
 from feedsvc.shutdown import Shutdown
 from feedsvc.storage import keys
@@ -84,6 +85,8 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
             retention=settings.store.retention,
             max_categories=settings.store.max_categories,
         )
+        # Configured categories have their (empty) feeds before any article.
+        await app[appkeys.STORE].declare(configured_names(settings))
         yield
 
 

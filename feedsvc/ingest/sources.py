@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from feedsvc.config import Settings, check_source_fields
 from feedsvc.models import Source, SourceStatus
 from feedsvc.storage import keys
+from feedsvc.storage.store import Store
 
 _STATUS_FIELDS = {f.name: f for f in dataclasses.fields(SourceStatus)}
 _SAVED_FIELDS = [name for name in _STATUS_FIELDS if name != "name"]
@@ -75,7 +76,11 @@ class SourceRegistry:
             return False
         body = dataclasses.asdict(source)
         body.pop("origin")
-        return bool(await self.redis.hsetnx(keys.SOURCES, source.name, orjson.dumps(body)))
+        if not await self.redis.hsetnx(keys.SOURCES, source.name, orjson.dumps(body)):
+            return False
+        if source.category:  # its category has (empty) feeds at once
+            await Store(self.redis).declare([source.category])
+        return True
 
     async def remove(self, name: str) -> None:
         if any(s.name == name for s in self.configured()):

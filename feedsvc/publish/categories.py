@@ -19,10 +19,15 @@ MIN_ARTICLES = 5  # more than a handful of posts
 MAX_SHOWN = 30  # a phone screen of links, and well inside one Telegram message
 
 
+def configured_names(settings: Settings) -> list[str]:
+    """The categories the config names: sources' categories, then push_categories."""
+    names = [s.category for s in settings.sources if s.category]
+    return list(dict.fromkeys([*names, *settings.telegram.push_categories]))
+
+
 def configured_slugs(settings: Settings) -> frozenset[str]:
     """Slugs of the categories the config names."""
-    names = [s.category for s in settings.sources if s.category]
-    return frozenset(slugify(name) for name in [*names, *settings.telegram.push_categories])
+    return frozenset(slugify(name) for name in configured_names(settings))
 
 
 def shown_categories(

@@ -21,7 +21,6 @@ from feedsvc.publish.feedurls import feed_info, feed_links
 from feedsvc.publish.httpcache import respond
 from feedsvc.publish.render import (
     CONTENT_TYPES,
-    EMPTY_FEED_UPDATED,
     FORMATS,
     last_updated,
     render,
@@ -128,9 +127,10 @@ async def render_feed(
         raise web.HTTPNotFound(text=f"page {page} is past the last page ({last_page})\n")
     articles = await store.list(slug, limit=limit, offset=(page - 1) * limit)
     name = (await store.category(slug)).name if slug else ""
-    info = feed_info(settings, slug, name, fmt, page, limit, last_page)
+    started = await store.started()
+    info = feed_info(settings, slug, name, fmt, page, limit, last_page, empty_updated=started)
     body = render(fmt, info, articles)
     # A removal changes the feed too: Last-Modified must not go back to an older post.
     removed = await Removals(app[appkeys.REDIS]).last_removal(slug)
     changed = [when for when in (last_updated(articles), removed) if when is not None]
-    return Rendered.of(body, max(changed, default=EMPTY_FEED_UPDATED))
+    return Rendered.of(body, max(changed, default=started))

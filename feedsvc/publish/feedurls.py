@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from feedsvc.config import Settings
-from feedsvc.publish.render import FORMATS, FeedInfo
+from feedsvc.publish.render import EMPTY_FEED_UPDATED, FORMATS, FeedInfo
 
 
 def feed_url(
@@ -31,6 +32,8 @@ def feed_info(
     page: int,
     limit: int,
     last_page: int,
+    *,
+    empty_updated: datetime = EMPTY_FEED_UPDATED,
 ) -> FeedInfo:
     service = settings.service
 
@@ -53,6 +56,7 @@ def feed_info(
         hub_url=settings.feeds.websub_hub or None,
         alternates=tuple((f, feed_url(settings, slug, f, 1, limit)) for f in FORMATS),
         timezone=ZoneInfo(service.timezone),
+        empty_updated=empty_updated,
     )
 
 

@@ -34,7 +34,9 @@ MEDIA_TYPES = {
 }
 CONTENT_TYPES = {fmt: f"{media}; charset=utf-8" for fmt, media in MEDIA_TYPES.items()}
 
-# Atom needs `updated` even on an empty feed; a fixed date keeps its bytes (and ETag) stable.
+# Atom needs `updated` even on an empty feed. The service gives the store's start
+# (FeedInfo.empty_updated), which never changes, so the bytes (and ETag) stay stable;
+# this fixed date is only the default of a FeedInfo built without one.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 # Date part of every tag: URI (RFC 4151). Never change it: every id would change with it.
 TAG_YEAR = 2026
@@ -74,6 +76,7 @@ class FeedInfo:
     hub_url: str | None = None
     alternates: tuple[tuple[str, str], ...] = ()
     timezone: tzinfo = WITA
+    empty_updated: datetime = EMPTY_FEED_UPDATED  # the feed's date while it has no item
 
 
 def render(fmt: str, info: FeedInfo, articles: Sequence[Article]) -> bytes:
@@ -183,7 +186,7 @@ def _generator(fmt: str, info: FeedInfo, articles: Sequence[Article]) -> FeedGen
     fg.language(info.language)
     fg.generator(_clean(info.generator))
     fg.author(name=_clean(info.author or info.title))
-    fg.updated(_local(last_updated(articles) or EMPTY_FEED_UPDATED, info.timezone))
+    fg.updated(_local(last_updated(articles) or info.empty_updated, info.timezone))
     fg.link(href=info.self_url, rel="self", type=MEDIA_TYPES[fmt])
     # Added last on purpose: feedgen's RSS <link> is the last link given.
     fg.link(href=info.home_url, rel="alternate", type="text/html")

@@ -17,6 +17,8 @@ their own tag, so sources spread over a cluster.
 | `feedsvc:{news}:events` | stream | one entry per new or removed article (fields: events.py) |
 | `feedsvc:{news}:removed` | hash | removed id -> removal ms; `l:<link hash>` -> its source |
 | `feedsvc:{news}:removed_at` | hash | slug (or `*`) -> ms of the last removal from that feed |
+| `feedsvc:{news}:declared` | set | slugs the config or a source names: listed even when empty |
+| `feedsvc:{news}:started` | string | first start of the store (Unix ms): date of empty feeds |
 
 Sources and polling:
 
@@ -63,6 +65,8 @@ VERSIONS = NEWS + "versions"
 EVENTS = NEWS + "events"
 REMOVED = NEWS + "removed"
 REMOVED_AT = NEWS + "removed_at"
+DECLARED = NEWS + "declared"
+STARTED = NEWS + "started"
 ALL_VERSION_FIELD = "*"
 
 

@@ -1,4 +1,5 @@
-"""The store's Lua scripts: the atomic upsert, the stored-date lookup, the listing.
+"""The store's Lua scripts: the atomic upsert, the stored-date lookup, the listing, and
+creating the configured categories.
 
 Each runs in one round trip; the store registers them (store.py). Key layout: keys.py.
 """
@@ -218,4 +219,19 @@ for _, id in ipairs(ids) do
   end
 end
 return out
+"""
+
+# When the store began (set once) and the named categories, created empty: their
+# name, a change counter (which makes their feeds exist) and a place among the
+# categories listed even with no article. ARGV: the time in ms, then name, slug pairs.
+DECLARE = """
+local names_key, versions, declared, started = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+redis.call('SET', started, ARGV[1], 'NX')
+for i = 2, #ARGV, 2 do
+  local name, slug = ARGV[i], ARGV[i + 1]
+  redis.call('HSETNX', names_key, slug, name)
+  redis.call('HSETNX', versions, slug, 0)
+  redis.call('SADD', declared, slug)
+end
+return redis.call('GET', started)
 """

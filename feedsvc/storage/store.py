@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from redis.exceptions import NoScriptError
 from feedsvc.models import DEFAULT_CATEGORY, Article, slugify
 from feedsvc.storage import events, keys
 from feedsvc.storage.codec import alt_id, decode, encode, link_key, score_of
-from feedsvc.storage.scripts import LIST, PUBLISHED, UPSERT
+from feedsvc.storage.scripts import DECLARE, LIST, PUBLISHED, UPSERT
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class Store:
         self.max_categories = max_categories
         self._upsert = redis.register_script(UPSERT)
         self._list = redis.register_script(LIST)
+        self._declare = redis.register_script(DECLARE)
+        self._started: datetime | None = None
         self._published = redis.register_script(PUBLISHED)
         self._told_full = False
 
@@ -193,15 +196,42 @@ class Store:
         return Cursor(int(float(score)), article_id) if score is not None else None
 
     async def categories(self) -> list[Category]:
-        """Every category with its article count, largest first."""
-        names = await self.redis.hgetall(keys.CATEGORY_NAMES)
+        """Every category with an article or declared (configured), largest first."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.CATEGORY_NAMES)
+            pipe.smembers(keys.DECLARED)
+            names, declared = await pipe.execute()
         slugs = sorted(names)
         async with self.redis.pipeline(transaction=False) as pipe:
             for slug in slugs:
                 pipe.zcard(keys.category(slug))
             counts = await pipe.execute()
-        found = [Category(s, names[s], n) for s, n in zip(slugs, counts, strict=True) if n]
+        found = [
+            Category(s, names[s], n)
+            for s, n in zip(slugs, counts, strict=True)
+            if n or s in declared
+        ]
         return sorted(found, key=lambda c: (-c.count, c.slug))
+
+    async def declare(self, names: Iterable[str], now: datetime | None = None) -> datetime:
+        """Create these categories (empty, with feeds) if new; record the store's start.
+
+        Returns when the store was first started: the date of feeds with no item.
+        """
+        pairs = [(name, slugify(name)) for name in dict.fromkeys(names) if name.strip()]
+        args: list[Any] = [score_of(now or datetime.now(UTC))]
+        for name, slug in pairs:
+            args += [name, slug]
+        started_keys = [keys.CATEGORY_NAMES, keys.VERSIONS, keys.DECLARED, keys.STARTED]
+        started = await self._declare(keys=started_keys, args=args)
+        self._started = datetime.fromtimestamp(int(started) / 1000, UTC)
+        return self._started
+
+    async def started(self) -> datetime:
+        """When the store was first started (recorded now if it never was)."""
+        if self._started is None:
+            return await self.declare([])
+        return self._started
 
     async def category(self, slug: str) -> Category | None:
         name = await self.redis.hget(keys.CATEGORY_NAMES, _checked_slug(slug))

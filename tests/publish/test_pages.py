@@ -153,11 +153,13 @@ async def test_only_http_links_are_linked(client, store) -> None:
 async def test_empty_store_renders_a_friendly_page(client) -> None:
     doc = await page(client)
     assert "Belum ada berita" in doc.text_content()
-    assert "Belum ada kategori" in doc.text_content()
-    # The all-news feeds exist even before the first article.
+    # telegram.push_categories (KALTARA by default) is there from the start.
+    [row] = doc.cssselect("ul.cats > li")
+    assert row.get("id") == "kategori-kaltara" and "(0 berita)" in row.text_content()
+    # The all-news and the configured category's feeds exist before the first article.
     for link in doc.cssselect('link[rel="alternate"]'):
         assert (await client.get(path_of(link.get("href")))).status == 200
-    assert len(doc.cssselect('link[rel="alternate"]')) == 3
+    assert len(doc.cssselect('link[rel="alternate"]')) == 6
 
 
 async def test_index_is_cacheable_and_head_works(client, store) -> None:
@@ -204,11 +206,12 @@ async def test_opml_lists_every_category_feed(client, store) -> None:
         assert feed.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
 
 
-async def test_opml_of_an_empty_store_has_the_all_feed(client) -> None:
+async def test_opml_of_an_empty_store_has_the_all_and_configured_feeds(client) -> None:
     resp = await client.get("/opml")
     assert resp.status == 200
     root = etree.fromstring(await resp.read())
-    assert [o.get("xmlUrl") for o in root.iter("outline")] == [f"{BASE}/feeds/all.rss"]
+    urls = [o.get("xmlUrl") for o in root.iter("outline")]
+    assert urls == [f"{BASE}/feeds/all.rss", f"{BASE}/feeds/kaltara.rss"]
 
 
 def test_opml_escapes_names() -> None:
