@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 # ./config.toml when there is one (copy config.example.toml to start), else the example.
 CONFIG ?= $(if $(wildcard config.toml),config.toml,config.example.toml)
 # Test workers: most tests wait on sockets and subprocesses, so 4 beat 2 on 2 cores.
+# The fault tests (marked serial in tests/conftest.py) then run on their own.
 TEST_WORKERS ?= 4
 STAMP := $(VENV)/.installed
 
@@ -20,7 +21,8 @@ run: $(STAMP)
 	$(BIN)/feedsvc run --config $(CONFIG)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m 'not serial'
+	$(BIN)/python -m pytest -m serial
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

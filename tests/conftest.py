@@ -94,10 +94,23 @@ class RedisProcess:
             return False
 
 
+# Fault tests bound what real subprocesses do in real time (what is on the wire at a
+# SIGKILL, a drain within shutdown_timeout, a CPU hog beside a fan-out): `make test` runs
+# them on their own after the rest, so the other test workers do not skew those bounds.
+SERIAL = ("tests/faults/", "tests/bot/test_faults.py")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "both_redis: run against the standalone Redis and the Redis Cluster"
     )
+    config.addinivalue_line("markers", "serial: run alone, after the parallel part of make test")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SERIAL):
+            item.add_marker(pytest.mark.serial)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
