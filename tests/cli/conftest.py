@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from feedsvc.cli import main
+from feedsvc.config import load_settings
+from feedsvc.ingest.sources import SourceRegistry
+from feedsvc.models import Source
 from feedsvc.storage.connection import client_from_url
 
 CONFIG_FEED = "https://www.jurnalkaltara.com/category/kaltara/feed/"
@@ -64,3 +67,14 @@ async def flush(url: str) -> None:
     client = client_from_url(url)
     await client.flushdb()
     await client.aclose()
+
+
+def registry_sources(cli: Cli, redis_url: str) -> list[Source]:
+    async def read() -> list[Source]:
+        client = client_from_url(redis_url)
+        try:
+            return await SourceRegistry(client, load_settings(str(cli.config))).all()
+        finally:
+            await client.aclose()
+
+    return asyncio.run(read())
