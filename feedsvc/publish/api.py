@@ -7,7 +7,6 @@ nothing a client sends reaches a Redis key or the store unchecked.
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from feedsvc.publish.feedurls import feed_url
 from feedsvc.publish.render import FORMATS
 from feedsvc.storage.removal import Removals
 from feedsvc.storage.store import Cursor, Store, UpsertStatus
+from feedsvc.tokens import token_matches
 from feedsvc.urls import http_url
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 MAX_TITLE = 1000
 MAX_FUTURE = timedelta(days=1)  # later than this, `published` is a mistake: 400
+EARLIEST_PUBLISHED = datetime(1900, 1, 1, tzinfo=UTC)  # news; and WITA of it can be held
 _FIELDS = {
     "title", "link", "categories", "content", "summary", "author", "published", "guid", "image",
 }  # fmt: skip
@@ -84,11 +85,7 @@ def check_bearer(request: web.Request, tokens: tuple[str, ...]) -> web.Response 
             "a bearer token is required" + ("" if tokens else f"; {NO_TOKENS}"),
             headers={"WWW-Authenticate": 'Bearer realm="feedsvc"'},
         )
-    given_bytes = given.strip().encode()
-    ok = False
-    for token in tokens:  # every token compared, in constant time each
-        ok |= hmac.compare_digest(given_bytes, token.encode())
-    if ok:
+    if token_matches(given.strip(), tokens):
         return None
     if not tokens:
         _log_refusal(request, 403, "no API token is configured")
@@ -222,6 +219,12 @@ def _published(value: Any, now: datetime) -> datetime:
         raise BadField("published", f"published is not ISO 8601: {value[:40]!r}") from None
     if when.tzinfo is None:
         raise BadField("published", "published needs a time zone, e.g. +08:00")
+    try:
+        when = when.astimezone(UTC)  # "0001-01-01T00:00:00+14:00" is before year 1
+    except OverflowError:
+        when = EARLIEST_PUBLISHED - timedelta(days=1)
+    if when < EARLIEST_PUBLISHED:
+        raise BadField("published", f"published must be after {EARLIEST_PUBLISHED.year}")
     if when > now + MAX_FUTURE:
         raise BadField(
             "published",

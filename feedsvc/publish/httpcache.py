@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from aiohttp import web
@@ -45,13 +45,17 @@ def not_modified(request: web.Request, rendered: Rendered) -> bool:
     since = request.headers.get("If-Modified-Since")
     if since is None:
         return False
+    when = http_date(since)
+    return when is not None and rendered.last_modified <= when
+
+
+def http_date(text: str) -> datetime | None:
+    """An HTTP date as an aware datetime; None for anything unusable (absurd years too)."""
     try:
-        when = parsedate_to_datetime(since)
-    except (TypeError, ValueError):
-        return False
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return rendered.last_modified <= when
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, OverflowError):  # a 20-digit year overflows
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
