@@ -12,6 +12,7 @@ from bot import webhook
 from bot.metrics import telegram_gauges
 from feedsvc import __version__, appkeys, lifecycle, metrics, metrics_view
 from feedsvc.config import Settings
+from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.publish import api, feeds, pages
 from feedsvc.shutdown import Shutdown
 from feedsvc.storage.connection import SLOTS, is_cluster, silent_primaries
@@ -59,9 +60,21 @@ async def healthz(request: web.Request) -> web.Response:
     redis_status = await _redis_status(app)
     ok = redis_status["status"] == "ok"
     body = {"status": "ok" if ok else "error", "version": __version__, "redis": redis_status}
+    if ok and (sources := await _sources_status(app)) is not None:
+        body["sources"] = sources  # failing sources are reported, not a reason for a 503
     if (bot := app.get(appkeys.BOT)) is not None:  # the bot runs in this process
         body["telegram"] = {"status": "running" if bot.running else "starting"}
     return web.json_response(body, status=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+
+async def _sources_status(app: web.Application) -> dict[str, Any] | None:
+    registry = SourceRegistry(app[appkeys.REDIS], app[appkeys.SETTINGS])
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            total, failing = await registry.failing()
+    except Exception:
+        return None  # Redis went away in between: its status says so next time
+    return {"status": "failing" if failing else "ok", "total": total, "failing": len(failing)}
 
 
 async def _redis_status(app: web.Application) -> dict[str, Any]:

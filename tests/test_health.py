@@ -4,7 +4,9 @@ import asyncio
 import dataclasses
 
 from feedsvc.app import make_app
-from feedsvc.config import RedisSettings, Settings
+from feedsvc.config import RedisSettings, Settings, SourceSettings
+from feedsvc.ingest.sources import SourceRegistry
+from feedsvc.models import SourceStatus
 from feedsvc.storage.connection import SLOTS
 from tests.cluster import LocalCluster
 
@@ -68,3 +70,23 @@ async def test_embedded_mode(aiohttp_client, tmp_path) -> None:
     client = await aiohttp_client(make_app(settings))
     body = await (await client.get("/healthz")).json()
     assert body["redis"]["mode"] == "embedded" and body["redis"]["status"] == "ok"
+
+
+async def test_healthz_stays_200_and_counts_failing_sources(aiohttp_client, redis_url, redis):
+    sources = tuple(
+        SourceSettings(name=f"s{i}", url=f"https://s{i}.example/feed/") for i in range(3)
+    )
+    settings = dataclasses.replace(settings_for(redis_url), sources=sources)
+    client = await aiohttp_client(make_app(settings))
+    body = await (await client.get("/healthz")).json()
+    assert body["sources"] == {"status": "ok", "total": 3, "failing": 0}
+
+    registry = SourceRegistry(redis, settings)
+    for name in ("s0", "s2"):
+        await registry.save_status(SourceStatus(name, failures=2, last_error="HTTP 503"))
+    await registry.save_status(SourceStatus("s1", last_success=1.0, polls=1))
+    resp = await client.get("/healthz")
+    assert resp.status == 200  # ready: failing sources are reported, not a reason to restart
+    body = await resp.json()
+    assert body["status"] == "ok"
+    assert body["sources"] == {"status": "failing", "total": 3, "failing": 2}

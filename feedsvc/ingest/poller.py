@@ -15,10 +15,12 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from feedsvc.dates import duration, to_wita
 from feedsvc.ingest.schedule import (
     MIN_LEASE,
     SHORT_INTERVAL,
@@ -60,6 +62,14 @@ SaveFn = Callable[[SourceStatus], Awaitable[None]]
 RELEASE_TIMEOUT = 2.0  # seconds to hand back claims at a stop; past it the lease runs out
 
 
+def due_text(name: str, when: float, now: float) -> str:
+    """E.g. "antara-kaltara at 10:35:20 WITA (in 4m)"; "now" when already due."""
+    if when <= now:
+        return f"{name} now"
+    local = to_wita(datetime.fromtimestamp(when, UTC))
+    return f"{name} at {local:%H:%M:%S} WITA (in {duration(when - now)})"
+
+
 class Schedule:
     """The shared schedule in Redis."""
 
@@ -94,8 +104,13 @@ class Schedule:
         return bool(done)
 
     async def next_due(self) -> float | None:
+        first = await self.first_due()
+        return first[1] if first else None
+
+    async def first_due(self) -> tuple[str, float] | None:
+        """The source due first and when (Unix seconds)."""
         first = await self.redis.zrange(keys.SCHEDULE_DUE, 0, 0, withscores=True)
-        return first[0][1] if first else None
+        return (first[0][0], first[0][1]) if first else None
 
 
 class Poller:
@@ -128,6 +143,7 @@ class Poller:
         self.tasks: dict[asyncio.Task[None], str] = {}  # polls in flight, by source name
         self._stopping = asyncio.Event()
         self._synced_at = 0.0
+        self._told_plan = False  # the one line at start saying what will be polled when
         self._warned_short: set[str] = set()
         self._redis_down = False
         # Claims whose result could not be written (Redis was away): name -> next poll.
@@ -220,7 +236,19 @@ class Poller:
                     extra={"source": s.name},
                 )  # fmt: skip
         await self.schedule.sync(sources, now, self.rand)
+        if not self._told_plan and sources:
+            self._told_plan = True
+            await self._say_plan(len(sources), now)
         self._synced_at = now
+
+    async def _say_plan(self, count: int, now: float) -> None:
+        """One line at start: how many sources, which is due first and when."""
+        first = await self.schedule.first_due()
+        if first is None:
+            return
+        name, when = first
+        log.info("polling %d %s; first due: %s", count, "source" if count == 1 else "sources",
+                 due_text(name, when, now))  # fmt: skip
 
     def _start(self, name: str) -> None:
         source = self.sources.get(name)

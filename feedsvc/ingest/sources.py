@@ -103,6 +103,11 @@ class SourceRegistry:
             raw = await pipe.execute()
         return [_decode_status(n, r) for n, r in zip(names, raw, strict=True)]
 
+    async def failing(self) -> tuple[int, list[SourceStatus]]:
+        """How many sources there are, and the status of each whose last poll failed."""
+        names = [s.name for s in await self.all()]
+        return len(names), [st for st in await self.statuses(names) if st.failures]
+
     async def save_status(self, status: SourceStatus) -> None:
         # Every field is written each time, so one HSET replaces the whole status.
         mapping = {name: _encode_value(getattr(status, name)) for name in _SAVED_FIELDS}

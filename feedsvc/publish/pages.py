@@ -18,11 +18,13 @@ from feedsvc import __version__, appkeys
 from feedsvc.config import Settings
 from feedsvc.dates import format_wita, relative_age, to_wita
 from feedsvc.ingest.sanitize import summarize
+from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Article
 from feedsvc.publish.cache import Rendered
 from feedsvc.publish.categories import configured_slugs, shown_categories
 from feedsvc.publish.feedurls import feed_url
 from feedsvc.publish.httpcache import respond
+from feedsvc.publish.notices import SourceHealth, empty_text, failing_notice
 from feedsvc.publish.opml import Outline, write_opml
 from feedsvc.publish.render import FORMATS, MEDIA_TYPES, last_updated
 from feedsvc.storage.store import Category
@@ -63,6 +65,8 @@ ol,ul{list-style:none;margin:0;padding:0}
 border-radius:.25rem}
 .posts li{overflow:hidden}
 .empty{padding:1rem 0}
+.notice{margin:1rem 0 0;padding:.6rem .75rem;border-left:4px solid #c77700;
+background:rgba(199,119,0,.1);font-size:.9rem}
 footer{margin-top:2rem}
 """
 
@@ -77,8 +81,10 @@ async def index(request: web.Request) -> web.Response:
     settings, store = request.app[appkeys.SETTINGS], request.app[appkeys.STORE]
     categories = shown_categories(await store.categories(), configured_slugs(settings))
     posts = await store.list(limit=INDEX_POSTS)
+    total, failing = await SourceRegistry(request.app[appkeys.REDIS], settings).failing()
     now = datetime.now(UTC)
-    body = render_index(settings, categories, posts, now).encode()
+    health = SourceHealth(total, tuple(failing))
+    body = render_index(settings, categories, posts, now, health).encode()
     # The ages on the page move with the clock, so it was last modified now.
     return respond(request, Rendered.of(body, now), HTML_TYPE)
 
@@ -98,7 +104,11 @@ async def opml(request: web.Request) -> web.Response:
 
 
 def render_index(
-    settings: Settings, categories: Sequence[Category], posts: Sequence[Article], now: datetime
+    settings: Settings,
+    categories: Sequence[Category],
+    posts: Sequence[Article],
+    now: datetime,
+    sources: SourceHealth | None = None,
 ) -> str:
     """The whole index page; pure, so tests pass the clock in."""
     title = settings.service.title
@@ -114,7 +124,8 @@ def render_index(
         _feed_line(settings, None, ALL_NAME),
         "</header>",
         "<main>",
-        _posts_section(posts, now),
+        failing_notice(sources, now),
+        _posts_section(posts, now, sources),
         _categories_section(settings, categories),
         "</main>",
         _footer(settings),
@@ -164,14 +175,10 @@ def _feed_line(settings: Settings, slug: str | None, name: str, label: str = "")
     return f'<p class="feeds">{_e(label or name)}: {links}</p>'
 
 
-def _posts_section(posts: Sequence[Article], now: datetime) -> str:
+def _posts_section(posts: Sequence[Article], now: datetime, sources: SourceHealth | None) -> str:
     heading = '<section aria-labelledby="terbaru">\n<h2 id="terbaru">Berita terbaru</h2>'
     if not posts:
-        empty = (
-            '<p class="empty">Belum ada berita. Halaman ini terisi sendiri begitu '
-            "sumber berita pertama selesai dibaca.</p>"
-        )
-        return f"{heading}\n{empty}\n</section>"
+        return f'{heading}\n<p class="empty">{empty_text(sources)}</p>\n</section>'
     items = "\n".join(_post(article, now) for article in posts)
     return f'{heading}\n<ol class="posts">\n{items}\n</ol>\n</section>'
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from feedsvc.ingest.poller import Poller, Schedule
+from feedsvc.ingest.poller import SYNC_EVERY, Poller, Schedule, due_text
 from feedsvc.ingest.schedule import (
     MAX_BACKOFF,
     first_poll,
@@ -243,3 +243,44 @@ async def test_a_cancelled_poller_hands_its_claims_back(redis: Redis) -> None:
     due = dict(await redis.zrange(keys.SCHEDULE_DUE, 0, -1, withscores=True))
     assert due == {"s0": NOW, "s1": NOW, "s2": NOW}
     assert not await redis.hgetall(keys.SCHEDULE_OWNER)
+
+
+def test_due_text_names_the_source_and_the_wita_time() -> None:
+    # NOW is 2027-01-15 08:00:00 UTC, 16:00 WITA.
+    assert due_text("antara", NOW + 250, NOW) == "antara at 16:04:10 WITA (in 4.2m)"
+    assert due_text("antara", NOW - 5, NOW) == "antara now"
+
+
+async def test_the_poller_says_once_what_it_will_poll_and_when(redis: Redis, caplog) -> None:
+    clock = [NOW]
+    polled: list[str] = []
+
+    async def poll(source: Source, status: SourceStatus) -> SourceStatus:
+        polled.append(source.name)
+        return SourceStatus(source.name, next_poll=clock[0] + source.interval)
+
+    async def list_sources() -> list[Source]:
+        return sources(3)
+
+    async def load(name: str) -> SourceStatus:
+        return SourceStatus(name)
+
+    rands = iter([0.5, 0.2, 0.9] + [0.0] * 100)
+    poller = Poller(
+        Schedule(redis), list_sources, poll, load, timeout=5,
+        clock=lambda: clock[0], rand=lambda: next(rands),
+    )  # fmt: skip
+    caplog.set_level("INFO", logger="feedsvc.ingest.poller")
+    task = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.1)
+    clock[0] += SYNC_EVERY + 30  # every source due, and a second sync of the list
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if len(polled) == 3:
+            break
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert sorted(polled) == ["s0", "s1", "s2"]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("polling ")]
+    # s1 is first: 0.2 x 30 s after the start, 16:00:06 WITA.
+    assert lines == ["polling 3 sources; first due: s1 at 16:00:06 WITA (in 6s)"]
