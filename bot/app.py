@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot import commands
+from bot import commands, commands_alerts
 from bot.delivery.consumer import EventConsumer, consumer_name
 from bot.delivery.push import Pusher, push_bot
 from bot.polling import poll_while_leading
@@ -53,7 +53,7 @@ def build_application(settings: Settings, redis: Redis, store: Store) -> Applica
     application.bot_data["services"] = commands.Services(
         settings, store, Subscriptions(redis), SourceRegistry(redis, settings)
     )
-    commands.add_handlers(application)
+    commands.add_handlers(application, commands_alerts.COMMANDS)
     application.add_error_handler(_on_error)
     return application
 

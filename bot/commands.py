@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -20,14 +21,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot import messages
-from bot.subscriptions import ALL, Subscriptions
+from bot import alert_messages, messages
+from bot.subscriptions import ALL, Subscriptions, recipient
 from feedsvc.config import Settings
 from feedsvc.dates import duration, relative_age
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import slugify
 from feedsvc.publish.categories import configured_slugs, shown_categories
 from feedsvc.storage.store import Category, Store
+from feedsvc.words import KeywordError, parse_keywords
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ DEFAULT_COUNT = 5
 MAX_COUNT = 10  # ten posts with leads stay well inside one 4096-character message
 EVERYTHING = frozenset({"semua", "all"})
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+MAX_NAME_WORDS = 4  # a category name before keywords is at most this long
+Commands = Sequence[tuple[tuple[str, ...], Callable[..., Awaitable[None]]]]
 
 
 @dataclass(frozen=True)
@@ -55,15 +59,24 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.bot_data["services"]
 
 
-def add_handlers(application: Application) -> None:
+def recipient_of(update: Update) -> str:
+    """The chat a command acts for: the forum topic it was given in, else the chat."""
+    message = update.effective_message
+    topic = message is not None and message.is_topic_message
+    return recipient(update.effective_chat.id, message.message_thread_id if topic else None)
+
+
+def add_handlers(application: Application, more: Commands = ()) -> None:
+    """Our commands (`more` too, ahead of the catch-all for unknown ones)."""
     # Channel posts too: a channel's admins subscribe it by posting /langganan there.
     # Edited messages are left out, so correcting a typo does not answer twice.
     where = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
-    for names, callback in COMMANDS:
+    every = [*COMMANDS, *more]
+    for names, callback in every:
         application.add_handler(CommandHandler(names, callback, filters=where))
     # Telegram marks commands with a bot_command entity; a client or a Bot API
     # server that leaves it out still gets an answer to "/terbaru".
-    for names, callback in COMMANDS:
+    for names, callback in every:
         application.add_handler(PrefixHandler("/", names, callback, filters=where))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     application.add_handler(ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -118,27 +131,38 @@ async def categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Subscribe a category, with keywords after it (none: every post of it)."""
     s = services(context)
-    slugs = await _chosen_slugs(update, context)
-    if slugs is None:
+    chosen = await _chosen_slugs(update, context, with_keywords=True)
+    if chosen is None:
         return
-    chat_id = update.effective_chat.id
-    new = await s.subscriptions.add(chat_id, slugs or s.default_slugs)
+    slugs, words = chosen
+    try:
+        keywords = parse_keywords(words)
+    except KeywordError as exc:
+        await _reply(update, alert_messages.bad_keywords(exc))
+        return  # nothing stored
+    chat_id = recipient_of(update)
+    slugs = slugs or s.default_slugs
+    new = await s.subscriptions.add(chat_id, slugs, str(keywords))
     known = await _names(s)
     if new:
         log.info("chat %s subscribed to %s", chat_id, ", ".join(new))
         text = f"✅ Berlangganan: {messages.names(new, known)}. Berita baru akan dikirim ke sini."
+    elif keywords:
+        text = f"✅ Kata kunci untuk {messages.names(slugs, known)} diperbarui."
     else:
-        text = "Chat ini sudah berlangganan kategori itu."
+        text = "Chat ini sudah berlangganan kategori itu (tanpa kata kunci)."
     await _reply(update, text + "\n\n" + await _status(s, chat_id, known))
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
-    slugs = await _chosen_slugs(update, context)
-    if slugs is None:
+    chosen = await _chosen_slugs(update, context)
+    if chosen is None:
         return
-    chat_id = update.effective_chat.id
+    slugs, _ = chosen
+    chat_id = recipient_of(update)
     gone = await s.subscriptions.remove(chat_id, slugs or None)
     known = await _names(s)
     if gone:
@@ -151,7 +175,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
-    await _reply(update, await _status(s, update.effective_chat.id, await _names(s)))
+    await _reply(update, await _status(s, recipient_of(update), await _names(s)))
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -204,7 +228,7 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     change = update.my_chat_member
     if change.new_chat_member.status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
         return
-    if gone := await services(context).subscriptions.remove(change.chat.id):
+    if gone := await services(context).subscriptions.remove_chat(change.chat.id):
         log.info("chat %s removed the bot; unsubscribed from %s", change.chat.id, ", ".join(gone))
 
 
@@ -228,6 +252,7 @@ MENU = [
     ("langganan", "Berlangganan berita baru"),
     ("berhenti", "Berhenti berlangganan"),
     ("status", "Langganan chat ini"),
+    ("senyap", "Jam senyap, misalnya 22-6"),
     ("id", "ID chat ini dan ID Anda"),
     ("bantuan", "Bantuan"),
 ]
@@ -237,6 +262,7 @@ MENU_EN = [
     ("subscribe", "Get new posts here"),
     ("unsubscribe", "Stop new posts"),
     ("status", "This chat's subscriptions"),
+    ("quiet", "Quiet hours, e.g. 22-6"),
     ("id", "This chat's id and yours"),
     ("help", "Help"),
 ]
@@ -248,8 +274,13 @@ async def _reply(update: Update, text: str) -> None:
     quote = None
     if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and message is not None:
         quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    topic = message is not None and message.is_topic_message
     await chat.send_message(
-        text, parse_mode="HTML", link_preview_options=NO_PREVIEW, reply_parameters=quote
+        text,
+        parse_mode="HTML",
+        link_preview_options=NO_PREVIEW,
+        reply_parameters=quote,
+        message_thread_id=message.message_thread_id if topic else None,
     )
 
 
@@ -269,23 +300,42 @@ async def _not_found(s: Services, name: str) -> str:
     return messages.unknown_category(name, await s.store.categories())
 
 
-async def _chosen_slugs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[str] | None:
-    """The category named in the arguments: [] for none given, None when it is unknown
-    or this user may not change the chat's subscriptions."""
+async def _chosen_slugs(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, with_keywords: bool = False
+) -> tuple[list[str], str] | None:
+    """The category named in the arguments ([] for none given) and, `with_keywords`,
+    the words after it; None when it is unknown or this user may not change the
+    chat's subscriptions."""
     s = services(context)
     if not await _may_manage(update, context):
         await _reply(update, "Maaf, hanya admin grup yang bisa mengubah langganan grup ini.")
         return None
-    name = " ".join(context.args or [])
-    if not name:
-        return []
+    args = list(context.args or [])
+    if not args:
+        return [], ""
+    # The category is the longest run of leading words naming one; keywords follow.
+    longest = min(len(args), MAX_NAME_WORDS) if with_keywords else len(args)
+    for n in range(longest, 0, -1):
+        if n > 1 and not all(_slug(word) for word in args[1:n]):
+            continue  # "kaltara ..." is the category and bad keywords, not a category
+        slugs = await _known_slug(s, " ".join(args[:n]).rstrip(","))
+        if slugs is not None:
+            return slugs, " ".join(args[n:])
+    name = args[0].rstrip(",") if with_keywords else " ".join(args)
+    text = await _not_found(s, name)
+    if with_keywords and len(args) > 1:
+        text += "\n\n" + alert_messages.KEYWORDS_FORM
+    await _reply(update, text)
+    return None
+
+
+async def _known_slug(s: Services, name: str) -> list[str] | None:
     if name.lower() in EVERYTHING:
         return [ALL]
     slug = _slug(name)
     # A default category counts before it has posts.
     if slug and (slug in s.default_slugs or await s.store.category(slug)):
         return [slug]
-    await _reply(update, await _not_found(s, name))
     return None
 
 
@@ -295,11 +345,8 @@ async def _names(s: Services) -> dict[str, str]:
     return known
 
 
-async def _status(s: Services, chat_id: int, known: dict[str, str]) -> str:
-    subscribed = await s.subscriptions.of_chat(chat_id)
-    if not subscribed:
-        return "Chat ini belum berlangganan. Ketik /langganan untuk mulai."
-    return f"Langganan chat ini: {messages.names(subscribed, known)}."
+async def _status(s: Services, chat_id: str, known: dict[str, str]) -> str:
+    return alert_messages.status(await s.subscriptions.settings_of(chat_id), known)
 
 
 async def _may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

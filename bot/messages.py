@@ -187,8 +187,12 @@ HELP = """<b>Perintah</b>
 /kategori — daftar kategori dan jumlah beritanya
 /langganan [kategori] — berlangganan berita baru (tanpa nama: kategori bawaan;
     "semua": semua kategori)
+/langganan kategori kata, kata — hanya berita yang memuat salah satu kata itu
+    (contoh: <code>/langganan kaltara banjir, longsor -hoaks</code>; "-kata" mengecualikan;
+    tanpa kata: semua berita kategori itu lagi)
 /berhenti [kategori] — berhenti berlangganan (tanpa nama: semuanya)
 /status — langganan chat ini
+/senyap 22-6 — berita pukul 22.00–06.00 WITA datang tanpa bunyi (/senyap mati: selesai)
 /id — id chat ini dan id Anda
 /bantuan — pesan ini
 
@@ -199,7 +203,14 @@ Di kanal: jadikan bot admin kanal, lalu kirim /langganan di kanal itu.
 <b>Admin bot</b>
 Kirim /id ke bot: ID Anda masuk ke <code>telegram.admins</code> di config.toml.
 
-English: /latest, /categories, /subscribe, /unsubscribe, /help.
+<b>Kata kunci</b>
+Cocok dengan kata utuh di judul atau ringkasan; huruf besar/kecil dan aksen diabaikan;
+kata berimbuhan cocok lewat kata dasarnya (banjir → kebanjiran). Satu kata biasa per
+kata kunci, paling banyak 20; bukan frasa atau pola.
+
+Di topik grup forum, perintah berlaku untuk topik itu saja.
+
+English: /latest, /categories, /subscribe, /unsubscribe, /quiet, /help.
 Contoh: <code>/terbaru kaltara 3</code>"""
 
 ADMIN_HELP = """<b>Perintah admin</b>

@@ -3,7 +3,8 @@
 One hash per article (`keys.sent`), one field per chat. A chat's field is
 written once, when its request is about to leave (`claim`: "sending" and the
 claimer's token), and then holds the outcome (`record`): `sent <message id>`,
-`refused`, `gone`, `moved <new chat id>`, `failed` or `in_doubt`. A claim whose
+`refused`, `gone`, `topic_gone` (a closed forum topic), `moved <new chat id>`,
+`failed` or `in_doubt`. A claim whose
 process died before recording stays "sending": that request was on the wire, so
 it counts as in doubt and is never sent again. A send that certainly did not
 happen gives its claim back (`release`) and may be claimed again.

@@ -12,8 +12,9 @@ The rule is "exactly once for every send Telegram answered":
   what Telegram asked, for every bot process);
 - in doubt (a timeout after the request left, an answer we cannot read): kept as
   `in_doubt`, never resent: a lost alert is better than a duplicate;
-- refused for good: the chat blocked the bot or is gone (unsubscribe), migrated
-  (follow it), or Telegram rejected the message (logged as failed).
+- refused for good: the chat blocked the bot or is gone (unsubscribe), a forum
+  topic was deleted or closed (that topic unsubscribes), migrated (follow it), or
+  Telegram rejected the message (logged as failed).
 
 python-telegram-bot's exceptions are recognised by class name (their names are
 its public API), so this module needs neither the telegram package nor HTTP and
@@ -42,6 +43,8 @@ PHOTO_REFUSALS = (
     "image_process_failed",
     "wrong remote file identifier",
 )
+# A forum topic deleted or closed: that topic's subscription ends, not the group's.
+TOPIC_GONE = ("message thread not found", "topic_closed", "topic_deleted")
 
 
 class Action(enum.StrEnum):
@@ -88,6 +91,8 @@ def after_send(error: BaseException | None, attempt: int, jitter: float) -> Step
     if "BadRequest" in kinds:
         if "chat not found" in why.lower():
             return Step(Action.DONE, "gone", unsubscribe=True, why=why)
+        if any(words in why.lower() for words in TOPIC_GONE):
+            return Step(Action.DONE, "topic_gone", unsubscribe=True, why=why)
         return Step(Action.DONE, "failed", why=why)
     if "TimedOut" in kinds and not _class_names(error.__cause__) & NOT_SENT_TIMEOUTS:
         return Step(Action.DONE, "in_doubt", why=why)

@@ -47,12 +47,14 @@ from bot import messages
 from bot.delivery import outcomes
 from bot.delivery.ledger import Ledger, Record
 from bot.delivery.outcomes import Action, Step
+from bot.quiet import is_quiet
 from bot.ratelimit import RedisRateLimiter, parse_chat
-from bot.subscriptions import Subscriptions
+from bot.subscriptions import Subscriptions, split
 from feedsvc.config import TelegramSettings
 from feedsvc.models import Article, slugify
 from feedsvc.storage.events import Entry, NewArticle
 from feedsvc.storage.store import Store
+from feedsvc.words import article_words
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,17 @@ def compose(article: Article, chat: str, photo: bool = False) -> Outgoing:
         "send_message",
         {"chat_id": parse_chat(chat), "text": messages.push(article), "parse_mode": ParseMode.HTML},
     )
+
+
+def addressed(chat: str, quiet: str, now: datetime) -> dict[str, Any]:
+    """Where a push to `chat` goes (a forum topic's thread) and whether it rings."""
+    base, thread = split(chat)
+    options: dict[str, Any] = {"chat_id": parse_chat(base)}
+    if thread is not None:
+        options["message_thread_id"] = thread
+    if is_quiet(quiet, now):
+        options["disable_notification"] = True
+    return options
 
 
 def push_bot(telegram: TelegramSettings, base_url: str = "") -> Bot:
@@ -145,7 +158,7 @@ class Pusher:
         article = await self.store.get(event.id)
         if article is None:  # trimmed by retention before we got to it
             return True
-        chats = await self.recipients(event.slugs)
+        chats = await self.recipients(event.slugs, article)
         # Every send runs to its end (a request on the wire is never cut short by
         # another's failure); then the first unexpected error, if any, is raised.
         done = await asyncio.gather(
@@ -156,9 +169,14 @@ class Pusher:
                 raise result
         return all(done)
 
-    async def recipients(self, slugs: Iterable[str]) -> list[str]:
+    async def recipients(self, slugs: Iterable[str], article: Article | None = None) -> list[str]:
+        """Subscribers of `slugs` (those whose keywords `article` matches) and channels."""
         slugs = list(slugs)
-        chats = await self.subscriptions.chats_for(slugs)
+        if article is None:
+            chats = await self.subscriptions.chats_for(slugs)
+        else:  # roots of words Sastrawi has not seen take a while: off the loop
+            words = await asyncio.to_thread(article_words, article)
+            chats = await self.subscriptions.chats_for_post(slugs, words)
         if self.channel_slugs.intersection(slugs):
             chats.update(self.channels)
         return sorted(chats)
@@ -179,12 +197,14 @@ class Pusher:
     async def _deliver(self, article: Article, chat: str) -> None:
         attempt, photo = 0, self.photos
         claim = None
+        quiet = await self._until_redis(partial(self.subscriptions.quiet_of, chat))
         while True:
             if claim is None:
                 claim = await self._claim(article.id, chat)
                 if claim is None:
                     return  # claimed or done by another try
             outgoing = compose(article, chat, photo)
+            outgoing.kwargs.update(addressed(chat, quiet, datetime.now(UTC)))
             message, error = None, None
             try:
                 message = await outgoing.send(self.bot)
@@ -217,7 +237,7 @@ class Pusher:
         first gives the claim back (nothing was sent under it) and raises _Stopped."""
         while True:
             try:
-                if await self.limiter.acquire(parse_chat(chat), self.stop):
+                if await self.limiter.acquire(parse_chat(split(chat)[0]), self.stop):
                     return
                 break
             except RedisError as exc:
@@ -236,7 +256,7 @@ class Pusher:
                 held = await self.ledger.get(article_id, chat)
                 if held is not None and held != mine:
                     return None
-                if not await self.limiter.acquire(parse_chat(chat), self.stop):
+                if not await self.limiter.acquire(parse_chat(split(chat)[0]), self.stop):
                     break
                 claimed = await self.ledger.claim(article_id, chat, mine)
             except RedisError as exc:
@@ -262,7 +282,10 @@ class Pusher:
         elif step.outcome == "failed":
             log.error("chat %s: Telegram refused the push of %s: %s", chat, article.id, step.why)
         if step.unsubscribe:
-            gone = await self._until_redis(partial(self.subscriptions.remove, chat))
+            # A closed topic ends that topic's subscription; a gone chat, all of the chat's.
+            topic = step.outcome == "topic_gone"
+            drop = self.subscriptions.remove if topic else self.subscriptions.remove_chat
+            gone = await self._until_redis(partial(drop, chat))
             log.info("chat %s is gone (%s); unsubscribed from %s", chat, step.why, gone)
         if step.action is Action.FOLLOW and step.new_chat is not None:
             await self._follow(chat, step.new_chat, article)

@@ -31,12 +31,17 @@ Sources and polling:
 | `feedsvc:{sched}:owner` | hash | source name -> token of the worker polling it now |
 
 Telegram (all under one hash tag, `{tg}`: the rate limiter's script reads the
-overall and the per-chat keys at once, and fan-out unions subscriber sets):
+overall and the per-chat keys at once, and fan-out unions subscriber sets). A
+"chat" here is a recipient: a chat id, an "@channel", or "chat/thread" for a
+forum topic:
 
 | key | type | holds |
 |---|---|---|
 | `feedsvc:{tg}:subs:<slug>` | set | chat ids subscribed to a category |
 | `feedsvc:{tg}:chat:<chat id>` | set | category slugs one chat subscribes to |
+| `feedsvc:{tg}:words:<slug>` | hash | chat -> its keywords for that category |
+| `feedsvc:{tg}:quiet` | hash | chat -> its quiet hours in WITA, "22-6" |
+| `feedsvc:{tg}:topics:<chat id>` | set | subscribed forum topics of a group ("chat/thread") |
 | `feedsvc:{tg}:sent:<article id>` | hash | delivery ledger: chat -> claim or outcome (a week) |
 | `feedsvc:{tg}:consumer:<name>` | string | lease of an event-reading bot process |
 | `feedsvc:{tg}:rate:<scope>` | string | rate limiter state of `all` or of one chat |
@@ -108,6 +113,17 @@ def subscribers(slug: str) -> str:
 
 def chat_subscriptions(chat_id: int | str) -> str:
     return f"{TELEGRAM}chat:{chat_id}"
+
+
+def keywords(slug: str) -> str:
+    return f"{TELEGRAM}words:{slug}"
+
+
+TELEGRAM_QUIET = TELEGRAM + "quiet"
+
+
+def topics(chat_id: int | str) -> str:
+    return f"{TELEGRAM}topics:{chat_id}"
 
 
 def sent(article_id: str) -> str:

@@ -100,6 +100,12 @@ def test_refusals_are_final() -> None:
     assert (bad.action, bad.outcome, bad.unsubscribe) == (Action.DONE, "failed", False)
 
 
+@pytest.mark.parametrize("text", ["Message thread not found", "TOPIC_CLOSED", "Topic_deleted"])
+def test_a_closed_or_deleted_forum_topic_ends_that_topic(text: str) -> None:
+    step = after_send(BadRequest(text), 0, 0.5)
+    assert (step.action, step.outcome, step.unsubscribe) == (Action.DONE, "topic_gone", True)
+
+
 def test_a_migrated_group_is_followed() -> None:
     step = after_send(ChatMigrated(-1000555), 0, 0.5)
     assert (step.action, step.outcome, step.new_chat) == (Action.FOLLOW, "moved", -1000555)

@@ -81,6 +81,16 @@ class SentMessage:
     at: float  # time.monotonic() when the server received it
     method: str = "sendMessage"  # or "sendPhoto" (then `text` is the caption)
 
+    @property
+    def thread_id(self) -> int | None:
+        """message_thread_id: the forum topic it went to (None: the chat itself)."""
+        return self.params.get("message_thread_id")
+
+    @property
+    def silent(self) -> bool:
+        """Sent with disable_notification: it arrives without sound."""
+        return bool(self.params.get("disable_notification"))
+
 
 @dataclass
 class Limits:
@@ -242,6 +252,7 @@ class FakeTelegram(MediaMethods):
         self._every: list[_Every] = []
         self._arrivals = _Arrivals()
         self.group_owners: dict[int, int] = {}  # chat id -> the user getChatMember calls owner
+        self.closed_topics: dict[tuple[int, int], str] = {}  # (chat, thread) -> Telegram's error
         # Broadcast wake-up: waiters grab the current event; _wake() sets it and makes a new one.
         self._changed = asyncio.Event()
         self._closing = False
@@ -303,8 +314,10 @@ class FakeTelegram(MediaMethods):
         chat_type: str = "private",
         title: str | None = None,
         entities: list[dict] | None = None,
+        thread_id: int | None = None,
     ) -> None:
-        """Queue an incoming text message (a channel_post for chat_type "channel")."""
+        """Queue an incoming text message (a channel_post for chat_type "channel"); with
+        `thread_id`, written in that topic of a forum supergroup."""
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = "Tester"
@@ -316,6 +329,9 @@ class FakeTelegram(MediaMethods):
             "chat": chat,
             "text": text,
         }
+        if thread_id is not None:
+            chat["is_forum"] = True
+            msg.update(message_thread_id=thread_id, is_topic_message=True)
         if entities:
             msg["entities"] = entities
         if chat_type == "channel":  # channel posts have no sender
@@ -333,6 +349,7 @@ class FakeTelegram(MediaMethods):
         user_id: int | None = None,
         chat_type: str = "private",
         title: str | None = None,
+        thread_id: int | None = None,
     ) -> None:
         """Queue a message starting with a bot command, e.g. "/terbaru kaltara 3"."""
         if not text.startswith("/"):
@@ -340,7 +357,13 @@ class FakeTelegram(MediaMethods):
         # The entity covers the "@botname" suffix too, as Telegram's does.
         entity = {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
         self.message(
-            chat_id, text, user_id=user_id, chat_type=chat_type, title=title, entities=[entity]
+            chat_id,
+            text,
+            user_id=user_id,
+            chat_type=chat_type,
+            title=title,
+            entities=[entity],
+            thread_id=thread_id,
         )
 
     def callback(
@@ -387,6 +410,11 @@ class FakeTelegram(MediaMethods):
             raise ValueError(f"unknown error {error!r}, expected one of {sorted(_ERRORS)}")
         failure = _Failure(error, times, retry_after, migrate_to)
         self._failures.setdefault(_chat_key(chat_id), []).append(failure)
+
+    def close_topic(self, chat_id: int, thread_id: int, deleted: bool = False) -> None:
+        """A forum topic closed (or deleted): sends to it are refused as Telegram does."""
+        why = "message thread not found" if deleted else "TOPIC_CLOSED"
+        self.closed_topics[(chat_id, thread_id)] = f"Bad Request: {why}"
 
     def fail_every(self, n: int, kind: str = "bad_gateway") -> None:
         """Make every `n`th sending call fail: "bad_gateway" answers 502 with a front end's
@@ -603,21 +631,29 @@ class FakeTelegram(MediaMethods):
         problem = check_text(text, params.get("parse_mode"))
         if problem:
             return _error(400, f"Bad Request: {problem}")
-        failed = self._failure_response(chat_id)
+        thread_id = params.get("message_thread_id")
+        failed = self._failure_response(chat_id, thread_id)
         if failed is not None:
             return failed
         rest = {k: v for k, v in params.items() if k not in ("chat_id", "text", "parse_mode")}
-        self.sent.append(SentMessage(chat_id, text, params.get("parse_mode"), rest, received))
+        sent = SentMessage(chat_id, text, params.get("parse_mode"), rest, received)
+        self.sent.append(sent)
         self._wake()
         message = self._new_message(chat_id) | {"text": text}
+        if thread_id is not None:
+            message.update(message_thread_id=thread_id, is_topic_message=True)
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:  # only these are echoed
             message["reply_markup"] = markup
         self._remember(chat_id, message)
         return _ok(message)
 
-    def _failure_response(self, chat_id: int | str) -> web.Response | None:
-        """The answer of a failure queued by `fail` for this chat, if one is."""
+    def _failure_response(
+        self, chat_id: int | str, thread_id: int | None = None
+    ) -> web.Response | None:
+        """The answer of a failure queued by `fail` for this chat (or a closed topic)."""
+        if (chat_id, thread_id) in self.closed_topics:
+            return _error(400, self.closed_topics[(chat_id, thread_id)])
         failure = self._take_failure(chat_id)
         if failure is None:
             return None

@@ -84,7 +84,8 @@ class MediaMethods:
             return _error(400, "Bad Request: message caption is too long")
         if isinstance(photo, str) and photo in self.photo_refusals:
             return _error(400, PHOTO_REFUSALS[self.photo_refusals[photo]])
-        failed = self._failure_response(chat_id)  # type: ignore[attr-defined]
+        thread_id = params.get("message_thread_id")
+        failed = self._failure_response(chat_id, thread_id)  # type: ignore[attr-defined]
         if failed is not None:
             return failed
         rest = {k: v for k, v in params.items() if k not in ("chat_id", "caption", "parse_mode")}
