@@ -8,12 +8,18 @@ request can reach it later than its slot (a busy machine, a slow connect) and so
 closer to the next one than the slots were; the margin absorbs that.
 
 Each scope (`all`, and the chat of the message) is a GCRA with no burst: its Redis key
-holds the time from which it is free again. One Lua script checks the overall and the
-chat scope together and either reserves both or neither, using Redis's clock so bot
-processes with skewed clocks agree; a slot is only ever granted for now, never for
-later. A 429 sets a pause key that every process obeys. Within one process, senders
-take turns asking (a lock), so a fan-out asks Redis about once per slot, not once
-per waiting sender.
+holds the time from which it is free again. The overall scope keeps its grid: a slot
+taken late by up to GRID_CARRY of an interval (a sleep's overshoot, a Redis round
+trip, a busy loop) counts from when it was due, so a fan-out keeps `max_rate`
+instead of adding that lateness to every slot (it ran at 0.89 of max_rate). Two
+grants are then at least half an interval apart, and any 1 s still holds at most
+round(max_rate) + 1 grants (strict spacing: int(max_rate) + 1). Later than that, and
+in a chat's scope always, the next slot counts from now.
+One Lua script checks the overall and the chat scope together and either reserves
+both or neither, using Redis's clock so bot processes with skewed clocks agree; a
+slot is only ever granted for now, never for later. A 429 sets a pause key that
+every process obeys. Within one process, senders take turns asking (a lock), so a
+fan-out asks Redis about once per slot, not once per waiting sender.
 
 Every send enters the limiter once: commands through python-telegram-bot (this is
 its `BaseRateLimiter`), pushes through `acquire` right before their request leaves.
@@ -40,6 +46,7 @@ JITTER_MARGIN = 0.15  # share of a chat's interval kept free for late arrivals
 PRIVATE_INTERVAL = 1.0 * (1 + JITTER_MARGIN)  # seconds between messages to one private chat
 GROUP_INTERVAL = 3.0 * (1 + JITTER_MARGIN)  # groups, supergroups and channels: 20 a minute
 KEY_SLACK_MS = 1000  # a rate key outlives its state by this much, then goes away
+GRID_CARRY = 0.5  # share of the overall interval a late slot may still count from its due time
 
 # Methods that put something into a chat. Everything else (getUpdates, getMe,
 # answerCallbackQuery, ...) passes straight through.
@@ -47,8 +54,9 @@ SENDING_PREFIXES = ("send", "copyMessage", "forwardMessage", "editMessage")
 UNLIMITED = frozenset({"sendChatAction"})  # a typing indicator is no message
 
 # KEYS[1]: the pause key; KEYS[2..n]: one rate key per scope, holding the time (ms)
-# from which that scope is free. ARGV[i]: the interval (ms) of KEYS[i + 1];
-# ARGV[n]: how long a key outlives its state (ms).
+# from which that scope is free; KEYS[2] is the overall scope. ARGV[i]: the interval
+# (ms) of KEYS[i + 1]; ARGV[n]: how long a key outlives its state (ms); ARGV[n + 1]:
+# how late (ms) the overall scope's slot may be and still count from its due time.
 # Returns {0, 0} when a slot was reserved in every scope, else the ms to wait for the
 # overall scope (or a pause) and for the chat's.
 _ACQUIRE = """
@@ -57,16 +65,20 @@ if pause > 0 then return {pause, 0} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local waits = {0, 0}
+local frees = {}
 for i = 2, #KEYS do
-  local free = tonumber(redis.call('GET', KEYS[i]) or 0)
-  waits[i - 1] = math.max(0, math.ceil(free - now))
+  frees[i - 1] = tonumber(redis.call('GET', KEYS[i]) or 0)
+  waits[i - 1] = math.max(0, math.ceil(frees[i - 1] - now))
 end
 if waits[1] > 0 or waits[2] > 0 then return waits end
 local slack = tonumber(ARGV[#KEYS])
+local carry = tonumber(ARGV[#KEYS + 1])
 for i = 2, #KEYS do
   local interval = tonumber(ARGV[i - 1])
-  local ttl = math.ceil(interval + slack)
-  redis.call('SET', KEYS[i], string.format('%.3f', now + interval), 'PX', ttl)
+  local from = now
+  if i == 2 and now - frees[1] <= carry then from = frees[1] end
+  local ttl = math.ceil(from + interval + slack - now)
+  redis.call('SET', KEYS[i], string.format('%.3f', from + interval), 'PX', ttl)
 end
 return {0, 0}
 """
@@ -161,7 +173,8 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         if chat_id is not None:
             scopes.append((keys.rate(chat_id), chat_interval(chat_id)))
         script_keys = [keys.TELEGRAM_PAUSE, *(key for key, _ in scopes)]
-        args = [*(interval * 1000 for _, interval in scopes), KEY_SLACK_MS]
+        carry_ms = self.interval * 1000 * GRID_CARRY
+        args = [*(interval * 1000 for _, interval in scopes), KEY_SLACK_MS, carry_ms]
         wait_all, wait_chat = await self._acquire(keys=script_keys, args=args)
         return int(wait_all) / 1000, int(wait_chat) / 1000
 

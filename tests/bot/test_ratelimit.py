@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from telegram.error import NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit import GROUP_INTERVAL, PRIVATE_INTERVAL, RedisRateLimiter
+from bot.ratelimit import GRID_CARRY, GROUP_INTERVAL, PRIVATE_INTERVAL, RedisRateLimiter
 from feedsvc.storage import keys
 from feedsvc.storage.connection import client_from_url
 
@@ -103,6 +103,27 @@ async def test_intervals_per_chat_kind(redis: Redis) -> None:
     assert await limiter.try_acquire("-100123") > 2.5
 
 
+async def test_a_slot_taken_a_little_late_keeps_the_overall_grid(redis: Redis) -> None:
+    """A fan-out keeps max_rate: lateness up to GRID_CARRY of an interval (a sleep's
+    overshoot, a round trip) is not added to every slot; more than that counts from now."""
+    limiter = RedisRateLimiter(redis, max_rate=1)  # 1 s apart; a slot may be 500 ms late
+    assert GRID_CARRY == 0.5
+    assert await limiter.try_acquire(1) == 0
+    first = float(await redis.get(keys.rate("all")))
+    await asyncio.sleep(await limiter.try_acquire(2) + 0.02)  # late by 20 ms and the sleep's
+    assert await limiter.try_acquire(2) == 0
+    second = float(await redis.get(keys.rate("all")))
+    assert second == pytest.approx(first + 1000, abs=0.01)  # from when it was due
+
+    await asyncio.sleep(await limiter.try_acquire(3) + 0.7)  # late by more than 500 ms
+    assert await limiter.try_acquire(3) == 0
+    third = float(await redis.get(keys.rate("all")))
+    assert third >= second + 1700  # from now: no burst after a pause
+    # The chat scope counts from now: chat 2's slot came 20 ms or more after it was due.
+    chat = float(await redis.get(keys.rate(2)))
+    assert chat >= first + 19 + 1000 * PRIVATE_INTERVAL
+
+
 async def test_refused_acquire_reserves_nothing(redis: Redis) -> None:
     limiter = RedisRateLimiter(redis, max_rate=1)
     assert await limiter.try_acquire(42) == 0
@@ -121,7 +142,9 @@ async def test_overall_rate_is_shared_by_processes(redis: Redis, other_redis: Re
     )
     times = sorted(calls.times)
     assert len(times) == 20
-    assert all(b - a >= 0.08 for a, b in itertools.pairwise(times))
+    # Grants keep the grid: at least half an interval apart, at most 11 in any 1 s.
+    assert all(b - a >= 0.05 for a, b in itertools.pairwise(times))
+    assert max(sum(1 for t in times if at <= t < at + 1.0) for at in times) <= 11
     assert 1.8 <= times[-1] - start < 8
 
 
