@@ -1,31 +1,44 @@
 """Store benchmark: upserts and newest-50 listings against raw SET/GET, same server, same run.
 
     .venv/bin/python bench/store.py [--articles 10000] [--lists 10000] [--concurrency 16]
+    .venv/bin/python bench/store.py --cluster [...]
 
 Starts the embedded Redis (append-only, fsync always, as in production) in a
 temporary directory, or uses REDIS_URL (a throwaway database: it is flushed).
-Prints a Markdown table; paste it into docs/BENCHMARKS.md.
+With --cluster: a standalone redis-server and the 3-master local cluster of the
+tests (tests/fakes/cluster.py), both on loopback TCP with the same persistence
+(append-only, fsync every second), measured in the same run; every cluster row
+is set next to the standalone one. The raw baseline's keys share one hash tag,
+as the store's do, so its MGET is valid on the cluster too.
+Prints Markdown tables; paste them into docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import random
 import string
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from redis.asyncio import Redis
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
+
 from feedsvc.models import Article, stable_id
+from feedsvc.storage.codec import encode
 from feedsvc.storage.connection import client_from_url, unix_client
-from feedsvc.storage.embedded import EmbeddedRedis
-from feedsvc.storage.store import Store, _encode
+from feedsvc.storage.embedded import EmbeddedRedis, redis_server_binary
+from feedsvc.storage.store import Store
+from tests.fakes.cluster import LocalCluster, free_cluster_ports
 
 CATEGORIES = ["KALTARA", "Bulungan", "Tarakan", "Nunukan", "Malinau", "Tana Tidung"]
 WORDS = ["pemprov", "kaltara", "bupati", "bulungan", "pembangunan", "daerah", "masyarakat"]
@@ -77,13 +90,14 @@ async def rate(n: int, concurrency: int, op: Callable[[int], Awaitable[object]])
 async def measure(redis: Redis, n_articles: int, n_lists: int, concurrency: int) -> list[tuple]:
     docs = articles(n_articles)
     store = Store(redis, retention=1000)
-    blob = "x" * len(_encode(docs[0]))  # a raw value as large as a stored article
+    blob = "x" * len(encode(docs[0]))  # a raw value as large as a stored article
     # A listing moves 50 articles, so its baseline is one MGET of 50 such values.
-    batches = [[f"bench:{(i * 50 + j) % n_articles}" for j in range(50)] for i in range(64)]
+    raw = [f"bench:{{raw}}:{i}" for i in range(n_articles)]  # one slot, as the store's keys
+    batches = [[raw[(i * 50 + j) % n_articles] for j in range(50)] for i in range(64)]
     rows = []
     for c in (1, concurrency):
         await redis.flushdb()
-        set_rate = await rate(n_articles, c, lambda i: redis.set(f"bench:{i}", blob))
+        set_rate = await rate(n_articles, c, lambda i: redis.set(raw[i], blob))
         mget_rate = await rate(n_lists, c, lambda i: redis.mget(batches[i % 64]))
         await redis.flushdb()
         upsert_rate = await rate(n_articles, c, lambda i: store.upsert(docs[i]))
@@ -109,12 +123,80 @@ def report(rows: list[tuple], args: argparse.Namespace, redis_version: str) -> s
     return "\n".join(lines)
 
 
+def compare(standalone: list[tuple], cluster: list[tuple]) -> str:
+    """Each cluster figure next to the standalone one of the same run."""
+    lines = [
+        "| tasks | op | standalone ops/s | 3-master cluster ops/s | cluster / standalone |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for (c, name, ops, base, base_ops), (_, _, c_ops, _, c_base) in zip(
+        standalone, cluster, strict=True
+    ):
+        lines.append(f"| {c} | {name} | {ops:,.0f} | {c_ops:,.0f} | {c_ops / ops:.2f} |")
+        lines.append(
+            f"| {c} | {base} | {base_ops:,.0f} | {c_base:,.0f} | {c_base / base_ops:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+@contextlib.asynccontextmanager
+async def standalone_tcp(directory: Path) -> AsyncIterator[Redis]:
+    """A redis-server on loopback TCP persisting as the cluster's nodes do."""
+    [port] = free_cluster_ports(1)
+    argv = [str(redis_server_binary()), "--port", str(port), "--bind", "127.0.0.1",
+            "--dir", str(directory), "--appendonly", "yes", "--save", "",
+            "--loglevel", "warning"]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL
+    )
+    redis = client_from_url(f"redis://127.0.0.1:{port}")
+    try:
+        for _ in range(300):
+            with contextlib.suppress(Exception):
+                await redis.ping()
+                break
+            await asyncio.sleep(0.02)
+        yield redis
+    finally:
+        await redis.aclose()
+        proc.terminate()
+        await proc.wait()
+
+
+async def run_cluster(args: argparse.Namespace) -> None:
+    base = Path(tempfile.mkdtemp(prefix="feedsvc-bench-"))
+    (base / "standalone").mkdir()
+    (base / "cluster").mkdir()
+    async with standalone_tcp(base / "standalone") as redis:
+        version = (await redis.info("server"))["redis_version"]
+        alone = await measure(redis, args.articles, args.lists, args.concurrency)
+    cluster = LocalCluster(base / "cluster")
+    await asyncio.to_thread(cluster.start)
+    try:
+        redis = client_from_url(cluster.url)
+        try:
+            together = await measure(redis, args.articles, args.lists, args.concurrency)
+        finally:
+            await redis.aclose()
+    finally:
+        await asyncio.to_thread(cluster.stop)
+    print("Standalone redis-server (TCP, appendonly, fsync every second):\n")
+    print(report(alone, args, version))
+    print("\n3-master cluster (same settings per node):\n")
+    print(report(together, args, version))
+    print("\n" + compare(alone, together))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--lists", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--cluster", action="store_true", help="standalone against a cluster")
     args = parser.parse_args()
+    if args.cluster:
+        await run_cluster(args)
+        return
     server = None
     if os.environ.get("REDIS_URL"):
         redis = client_from_url(os.environ["REDIS_URL"])

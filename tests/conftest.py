@@ -1,7 +1,7 @@
 """Shared fixtures: one real Redis per test session, flushed before every test.
 
 Two Redis back ends: a standalone server on a unix socket, and a local 3-master
-Redis Cluster (tests/cluster.py), started the first time a test asks for it.
+Redis Cluster (tests/fakes/cluster.py), started the first time a test asks for it.
 Tests use the standalone one, except that the modules in BOTH_BACKENDS (and any
 test marked `both_redis`) run once against each: `test_x[standalone]` and
 `test_x[cluster]`. They get there through the shared fixtures (`redis_url`,
@@ -30,7 +30,7 @@ from feedsvc.config import FeedsSettings, RedisSettings, ServiceSettings, Settin
 from feedsvc.storage.connection import client_from_url
 from feedsvc.storage.embedded import redis_server_binary
 from feedsvc.storage.store import Store
-from tests.cluster import LocalCluster
+from tests.fakes.cluster import LocalCluster
 from tests.fakes.site import Site
 
 # Test files (or directories, relative to tests/) run against both back ends.

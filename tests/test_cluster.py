@@ -1,6 +1,6 @@
 """feedsvc on `redis+cluster://`: a whole `feedsvc run`, an outage ridden out, bad URLs.
 
-Against the local 3-master cluster of tests/cluster.py: the session's, or one of the
+Against the local 3-master cluster of tests/fakes/cluster.py: the session's, or one of the
 test's own where the test stops it.
 """
 
@@ -34,7 +34,7 @@ from feedsvc.config import (
 from feedsvc.storage.connection import client_from_url
 from feedsvc.storage.embedded import redis_server_binary
 from tests.cli.test_cli import free_port
-from tests.cluster import LocalCluster, free_cluster_ports
+from tests.fakes.cluster import LocalCluster, free_cluster_ports
 from tests.fakes.site import Item, Page, Site, rss
 from tests.fakes.telegram_api import FakeTelegram
 

@@ -8,7 +8,7 @@ from feedsvc.config import RedisSettings, Settings, SourceSettings
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import SourceStatus
 from feedsvc.storage.connection import SLOTS
-from tests.cluster import LocalCluster
+from tests.fakes.cluster import LocalCluster
 
 
 def settings_for(url: str, tmp_path=None) -> Settings:
