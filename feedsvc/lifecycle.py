@@ -21,6 +21,7 @@ from redis.asyncio.cluster import RedisCluster
 from bot.app import build_application, run_bot
 from feedsvc import appkeys
 from feedsvc.config import Settings
+from feedsvc.httpserver import server_options
 from feedsvc.ingest.fetch import Fetcher, new_session
 from feedsvc.ingest.parsepool import ParsePool
 from feedsvc.ingest.pipeline import Ingestor
@@ -248,7 +249,11 @@ async def serve(
         loop.add_signal_handler(sig, _first_signal, loop, sig, shutdown, signalled)
     grace = min(HTTP_GRACE, shutdown.timeout / 3)
     runner = web.AppRunner(
-        app, handle_signals=False, shutdown_timeout=grace, access_log_class=AccessLog
+        app,
+        handle_signals=False,
+        shutdown_timeout=grace,
+        access_log_class=AccessLog,
+        **server_options(app[appkeys.SETTINGS]),
     )
     try:
         await runner.setup()

@@ -97,6 +97,8 @@ def test_environment_overrides_win(tmp_path: Path) -> None:
         ("[service]\nshutdown_timeout = -3\n", "'service.shutdown_timeout' must be a positive"),
         ("[service]\nshutdown_timeout = nan\n", "'service.shutdown_timeout' must be a positive"),
         ("[service]\nshutdown_timeout = '30'\n", "'service.shutdown_timeout' must be a number"),
+        ("[service]\nheader_timeout = 0\n", "'service.header_timeout' must be a positive"),
+        ("[service]\nheader_timeout = inf\n", "'service.header_timeout' must be a positive"),
         ("[service]\ntimezone = 'Mars/Olympus'\n", "'service.timezone' is not a known"),
         ("[telegram]\nmode = 'push'\n", "'telegram.mode' must be one of polling, webhook"),
         ("[telegram]\nchannels = ['no spaces']\n", "'telegram.channels[0]'"),

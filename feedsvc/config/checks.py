@@ -32,6 +32,8 @@ def check_values(s: Settings, where: str) -> None:
     _check_timezone(s.service.timezone, fail)
     if not 0 < s.service.shutdown_timeout < float("inf"):
         fail("service.shutdown_timeout", "must be a positive number of seconds")
+    if not 0 < s.service.header_timeout < float("inf"):
+        fail("service.header_timeout", "must be a positive number of seconds")
     if s.redis.url and urlsplit(s.redis.url).scheme not in REDIS_SCHEMES:
         fail("redis.url", f"must start with one of {', '.join(REDIS_SCHEMES)}://")
     if s.store.retention < 1:

@@ -16,6 +16,7 @@ class ServiceSettings:
     language: str = "id"
     timezone: str = "Asia/Makassar"
     shutdown_timeout: float = 30.0  # seconds an orderly stop may take before exiting anyway
+    header_timeout: float = 10.0  # seconds a client may take to send its headers; idle keep-alive
 
 
 @dataclass(frozen=True)
