@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 from feedsvc.config import Settings
 from feedsvc.lifecycle import open_redis
 from feedsvc.models import slugify
+from feedsvc.storage.connection import redact_url
+from feedsvc.storage.embedded import store_exists
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -43,12 +48,42 @@ def common_options(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
-def with_redis(settings: Settings, work: Callable[[Redis], Awaitable[int]]) -> int:
+def with_redis(
+    settings: Settings, work: Callable[[Redis], Awaitable[int]], *, creates: bool = False
+) -> int:
+    """Run `work` on the service's Redis, after one stderr line naming the config and
+    the Redis. With the embedded Redis and no store in `redis.data_dir` yet, only a
+    command that `creates` (it adds sources or articles) starts an empty one, and says
+    so; any other stops: an empty new store is never what it was meant to read."""
+    print(f"feedsvc: using {where_from(settings)}", file=sys.stderr)
+    if not settings.redis.url and not store_exists(Path(settings.redis.data_dir)):
+        data_dir = Path(settings.redis.data_dir).resolve()
+        if not creates:
+            raise CommandError(
+                f"no store in {data_dir} (redis.data_dir) yet, so nothing to read or change: "
+                "run this where `feedsvc run` runs, or give it that --config"
+            )
+        print(f"feedsvc: no store in {data_dir} yet: starting a new, empty one", file=sys.stderr)
+
     async def run() -> int:
         async with open_redis(settings) as (redis, _mode):
             return await work(redis)
 
     return asyncio.run(run())
+
+
+def where_from(settings: Settings) -> str:
+    """`config PATH and Redis URL`: what a one-shot command works on."""
+    config = str(Path(settings.path).resolve()) if settings.path else NO_CONFIG
+    if settings.redis.url:
+        origin = " (from REDIS_URL)" if os.environ.get("REDIS_URL") else ""
+        redis = f"{redact_url(settings.redis.url)}{origin}"
+    else:
+        redis = f"embedded, data in {Path(settings.redis.data_dir).resolve()}"
+    return f"config {config} and Redis {redis}"
+
+
+NO_CONFIG = "built-in defaults (no --config, $FEEDSVC_CONFIG or ./config.toml)"
 
 
 def positive(text: str) -> float:

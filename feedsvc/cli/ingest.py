@@ -75,7 +75,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     # The command reports the outcome itself; the poller's "next try in …" would mislead.
     with _quiet("feedsvc.ingest.pipeline", enabled=not args.verbose):
-        return with_redis(settings, work)
+        return with_redis(settings, work, creates=True)
 
 
 @contextlib.contextmanager

@@ -64,7 +64,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         _import_report(args.file, plan.add, plan.skipped, plan.invalid, document.ignored, args)
         return 0
 
-    return with_redis(settings, work)
+    return with_redis(settings, work, creates=not args.dry_run)
 
 
 def read_opml_file(name: str) -> OpmlDocument:

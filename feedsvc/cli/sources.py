@@ -162,7 +162,7 @@ def _sources_add(settings: Settings, args: argparse.Namespace) -> int:
             raise CommandError(f"a source named {source.name!r} already exists")
         return 0
 
-    with_redis(settings, work)
+    with_redis(settings, work, creates=True)
     category = f", category {source.category}" if source.category else ""
     every = duration(source.interval)
     print(f"Added source {source.name}: {source.kind} {source.url}{category}, every {every}.")

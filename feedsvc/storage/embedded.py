@@ -54,6 +54,11 @@ def socket_path_for(data_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"feedsvc-{digest}" / "redis.sock"
 
 
+def store_exists(data_dir: Path) -> bool:
+    """True when an embedded server has run on `data_dir` (its lock or its data is there)."""
+    return (data_dir / "redis.lock").exists() or any(data_dir.glob("appendonly*"))
+
+
 class EmbeddedRedis:
     """Start (or attach to) the embedded server for one data directory."""
 

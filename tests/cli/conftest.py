@@ -19,11 +19,15 @@ from feedsvc.storage.connection import client_from_url
 CONFIG_FEED = "https://www.jurnalkaltara.com/category/kaltara/feed/"
 
 
+USING = "feedsvc: using "  # the line naming the config and the Redis a command used
+
+
 @dataclasses.dataclass
 class Result:
     code: int
     out: str
-    err: str
+    err: str  # stderr without the `using` line
+    used: str = ""  # that line, if any
 
 
 class Cli:
@@ -38,7 +42,10 @@ class Cli:
         except SystemExit as exc:  # argparse rejects an option
             code = int(exc.code or 0)
         out, err = self.capsys.readouterr()
-        return Result(code, out, err)
+        lines = err.splitlines(keepends=True)
+        used = "".join(line for line in lines if line.startswith(USING))
+        rest = "".join(line for line in lines if not line.startswith(USING))
+        return Result(code, out, rest, used)
 
 
 @pytest.fixture

@@ -177,4 +177,6 @@ def test_sources_list_as_a_real_process(cli: Cli, redis_url: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert CONFIG_FEED in done.stdout
-    assert done.stderr == ""
+    assert done.stderr == (
+        f"feedsvc: using config {cli.config} and Redis {redis_url} (from REDIS_URL)\n"
+    )
