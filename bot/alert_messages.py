@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from html import escape
 
+from telegram import InlineQueryResultArticle, InputTextMessageContent
+from telegram.constants import ParseMode
+
 from bot import messages
 from bot.subscriptions import ChatSettings
+from feedsvc.ingest.sanitize import summarize
+from feedsvc.models import Article
 from feedsvc.words import MAX_KEYWORDS, MAX_KEYWORDS_TEXT, MAX_WORD_LENGTH, KeywordError, Problem
 
 KEYWORDS_FORM = (
@@ -87,3 +92,15 @@ def quiet_set(window: str) -> str:
 
 QUIET_OFF = "🔔 Jam senyap dimatikan: setiap berita datang dengan bunyi."
 NOT_FOUND = "Tidak ada berita yang cocok dengan <b>{query}</b>."
+
+
+def inline_result(article: Article) -> InlineQueryResultArticle:
+    """One post offered in inline mode: shared, it is the post as a push shows it."""
+    return InlineQueryResultArticle(
+        id=article.id,
+        title=summarize(article.title, 200),
+        input_message_content=InputTextMessageContent(messages.push(article), ParseMode.HTML),
+        url=article.link,
+        description=messages.lead(article) or None,
+        thumbnail_url=article.image or None,
+    )

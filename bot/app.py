@@ -54,6 +54,7 @@ def build_application(settings: Settings, redis: Redis, store: Store) -> Applica
         settings, store, Subscriptions(redis), SourceRegistry(redis, settings)
     )
     commands.add_handlers(application, commands_alerts.COMMANDS)
+    commands_alerts.add_inline(application)
     application.add_error_handler(_on_error)
     return application
 

@@ -253,6 +253,7 @@ MENU = [
     ("berhenti", "Berhenti berlangganan"),
     ("status", "Langganan chat ini"),
     ("senyap", "Jam senyap, misalnya 22-6"),
+    ("cari", "Cari berita"),
     ("id", "ID chat ini dan ID Anda"),
     ("bantuan", "Bantuan"),
 ]
@@ -263,6 +264,7 @@ MENU_EN = [
     ("unsubscribe", "Stop new posts"),
     ("status", "This chat's subscriptions"),
     ("quiet", "Quiet hours, e.g. 22-6"),
+    ("search", "Search the news"),
     ("id", "This chat's id and yours"),
     ("help", "Help"),
 ]

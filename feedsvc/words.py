@@ -62,6 +62,15 @@ def root(word: str) -> str:
     return _stemmer().stem(word) or word
 
 
+def _holds(root_word: str, words: frozenset[str]) -> bool:
+    if root_word in words:
+        return True
+    # An affixed form holds its root, but for the first letter that meN-/peN- may
+    # drop ("memukul": pukul, "menyapu": sapu): only such words are rooted.
+    tail = root_word[1:] or root_word
+    return any(tail in word and root(word) == root_word for word in words)
+
+
 def word_set(*texts: str) -> frozenset[str]:
     """The root words of the texts: what keywords are matched against."""
     return frozenset(root(t) for text in texts for t in tokens(text))
@@ -95,8 +104,16 @@ class KeywordFilter:
         return not self.include or not self.include.isdisjoint(post)
 
     def matches_all(self, post: frozenset[str]) -> bool:
-        """Search: every word is there, no excluded one."""
+        """Every word is there (as root words), no excluded one."""
         return self.include <= post and self.exclude.isdisjoint(post)
+
+    def found_in(self, words: frozenset[str]) -> bool:
+        """`matches_all` over a text's plain words (`tokens`), rooting only the words
+        that may share a root with a keyword: what search does over thousands of
+        stored articles, where rooting every word once would take seconds."""
+        return all(_holds(r, words) for r in self.include) and not any(
+            _holds(r, words) for r in self.exclude
+        )
 
     def __str__(self) -> str:
         return " ".join(self.words)
@@ -139,6 +156,12 @@ def _build(words: tuple[str, ...]) -> KeywordFilter:
     include = frozenset(root(w) for w in words if not w.startswith("-"))
     exclude = frozenset(root(w[1:]) for w in words if w.startswith("-"))
     return KeywordFilter(words, include, exclude)
+
+
+@lru_cache(maxsize=50_000)
+def plain_words(title: str, summary: str) -> frozenset[str]:
+    """The words of a post's title and lead as written (normalised, not rooted)."""
+    return frozenset(tokens(title)) | frozenset(tokens(summarize(summary, LEAD_LENGTH)))
 
 
 def article_words(article: Article) -> frozenset[str]:

@@ -25,6 +25,7 @@ from feedsvc.models import Article, is_article_id, is_slug, slugify, stable_id
 from feedsvc.publish.feeds import whole_number
 from feedsvc.publish.feedurls import feed_url
 from feedsvc.publish.render import FORMATS
+from feedsvc.search import parse_query, search
 from feedsvc.storage.removal import Removals
 from feedsvc.storage.store import Cursor, Store, UpsertStatus
 from feedsvc.tokens import token_matches
@@ -253,7 +254,8 @@ async def get_categories(request: web.Request) -> web.Response:
 
 
 async def get_articles(request: web.Request) -> web.Response:
-    """Newest first; `?category=` slug, `?limit=`, `?before=` (an article id or a time)."""
+    """Newest first; `?category=` slug, `?limit=`, `?before=` (an article id or a time),
+    `?q=` words its title or lead holds (feedsvc/search.py)."""
     settings, store = request.app[appkeys.SETTINGS], request.app[appkeys.STORE]
     query = request.query
     category = query.get("category") or None
@@ -262,14 +264,22 @@ async def get_articles(request: web.Request) -> web.Response:
     try:
         limit = _limit(query.get("limit"), settings.feeds.default_limit, settings.feeds.max_limit)
         before = await _cursor(store, query.get("before"))
+        words = None if query.get("q") is None else parse_query(query["q"])
     except BadField as exc:
         return json_error(400, str(exc), exc.field)
-    articles = await store.list(category, limit=limit, before=before)
+    except ValueError as exc:  # from parse_query
+        return json_error(400, str(exc), "q")
+    if words is None:
+        articles = await store.list(category, limit=limit, before=before)
+    else:
+        articles = await search(store, words, limit, category, before)
     body: dict[str, Any] = {"articles": [article_json(a) for a in articles]}
     if len(articles) == limit:
         params = {"limit": limit, "before": articles[-1].id}
         if category:
             params["category"] = category
+        if words is not None:
+            params["q"] = query["q"]
         body["next"] = f"/api/articles?{urlencode(params)}"
     return json_response(body)
 

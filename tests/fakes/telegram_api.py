@@ -253,6 +253,7 @@ class FakeTelegram(MediaMethods):
         self._arrivals = _Arrivals()
         self.group_owners: dict[int, int] = {}  # chat id -> the user getChatMember calls owner
         self.closed_topics: dict[tuple[int, int], str] = {}  # (chat, thread) -> Telegram's error
+        self.inline_answers: dict[str, dict] = {}  # inline query id -> answerInlineQuery params
         # Broadcast wake-up: waiters grab the current event; _wake() sets it and makes a new one.
         self._changed = asyncio.Event()
         self._closing = False
@@ -391,6 +392,22 @@ class FakeTelegram(MediaMethods):
             }
         )
         return query_id
+
+    def inline_query(self, user_id: int, query: str) -> str:
+        """Queue an inline query ("@bot query" typed in some chat); returns its id."""
+        query_id = f"iq{next(self._next_query_id)}"
+        sender = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        self.add_update(
+            {"inline_query": {"id": query_id, "from": sender, "query": query, "offset": ""}}
+        )
+        return query_id
+
+    async def wait_inline_answer(self, query_id: str, timeout: float = 5.0) -> dict:  # noqa: ASYNC109
+        """The bot's answerInlineQuery for that query: its results (decoded) and options."""
+        async with asyncio.timeout(timeout):
+            while query_id not in self.inline_answers:
+                await self._changed.wait()
+        return self.inline_answers[query_id]
 
     def fail(
         self,
@@ -592,7 +609,7 @@ class FakeTelegram(MediaMethods):
             | {
                 "can_join_groups": True,
                 "can_read_all_group_messages": False,
-                "supports_inline_queries": False,
+                "supports_inline_queries": True,
                 "can_connect_to_business": False,
                 "has_main_web_app": False,
             }
@@ -717,6 +734,19 @@ class FakeTelegram(MediaMethods):
         return _ok(True)
 
     async def _m_logout(self, params: dict) -> web.Response:
+        return _ok(True)
+
+    async def _m_answerinlinequery(self, params: dict) -> web.Response:
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            return _error(400, "Bad Request: RESULTS_TOO_MUCH")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            problem = check_text(content.get("message_text", ""), content.get("parse_mode"))
+            if not result.get("id") or not result.get("title") or problem:
+                return _error(400, f"Bad Request: a result is not valid ({problem or 'id'})")
+        self.inline_answers[params["inline_query_id"]] = params
+        self._wake()
         return _ok(True)
 
     async def _m_answercallbackquery(self, params: dict) -> web.Response:
