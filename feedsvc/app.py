@@ -13,7 +13,7 @@ from bot.metrics import telegram_gauges
 from feedsvc import __version__, appkeys, lifecycle, metrics, metrics_view
 from feedsvc.config import Settings
 from feedsvc.ingest.sources import SourceRegistry
-from feedsvc.publish import api, feeds, pages
+from feedsvc.publish import api, feeds, pages, subscribe
 from feedsvc.shutdown import Shutdown
 from feedsvc.storage.connection import SLOTS, is_cluster, silent_primaries
 
@@ -46,6 +46,7 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
         api.add_routes(app)
         feeds.add_routes(app)
         pages.add_routes(app)
+        subscribe.add_routes(app)
     return app
 
 

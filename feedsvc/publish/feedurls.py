@@ -24,6 +24,11 @@ def feed_url(
     return f"{url}?{urlencode(query)}" if query else url
 
 
+def subscribe_url(settings: Settings, slug: str | None) -> str:
+    """The "how to subscribe" page of a category (`None`: all news)."""
+    return f"{settings.service.base_url.rstrip('/')}/kategori/{slug or 'all'}"
+
+
 def feed_info(
     settings: Settings,
     slug: str | None,

@@ -22,7 +22,7 @@ from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Article
 from feedsvc.publish.cache import Rendered
 from feedsvc.publish.categories import configured_slugs, shown_categories
-from feedsvc.publish.feedurls import feed_url
+from feedsvc.publish.feedurls import feed_url, subscribe_url
 from feedsvc.publish.httpcache import respond
 from feedsvc.publish.notices import SourceHealth, empty_text, failing_notice
 from feedsvc.publish.opml import Outline, write_opml
@@ -58,8 +58,12 @@ p{margin:.25rem 0}
 .feeds a{display:inline-block;padding:.4rem 0;margin-right:1rem}
 ol,ul{list-style:none;margin:0;padding:0}
 .posts li,.cats li{padding:.75rem 0;border-bottom:1px solid var(--line)}
-.cats li{display:flex;flex-wrap:wrap;justify-content:space-between;gap:0 1rem}
-.count{color:var(--muted);font-weight:normal}
+.cats li{display:grid;grid-template-columns:minmax(0,1fr) auto;align-items:baseline;
+gap:0 1rem}
+.cats .feeds{margin:0}
+.cats .feeds a:last-child{margin-right:0}
+@media (max-width:30rem){.cats li{grid-template-columns:minmax(0,1fr)}}
+.count{color:var(--muted);font-weight:normal;white-space:nowrap}
 .lead{margin-top:.2rem;font-size:.95rem}
 .thumb{float:right;margin:0 0 .25rem .75rem;width:6rem;height:4rem;object-fit:cover;
 border-radius:.25rem}
@@ -143,11 +147,11 @@ def _head(settings: Settings, categories: Sequence[Category]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title>",
         f'<meta name="description" content="Berita terbaru dari {_e(title)}">',
-        *_alternate_links(settings, None, f"{title} — {ALL_NAME}"),
+        *alternate_links(settings, None, f"{title} — {ALL_NAME}"),
     ]
     if categories:
         top = categories[0]  # the biggest category, usually the region's own
-        lines += _alternate_links(settings, top.slug, f"{title} — {top.name}")
+        lines += alternate_links(settings, top.slug, f"{title} — {top.name}")
     opml_url = _site_url(settings, "opml")
     lines += [
         f'<link rel="outline" type="text/x-opml" title="{_e(title)} (OPML)" href="{_e(opml_url)}">',
@@ -157,7 +161,7 @@ def _head(settings: Settings, categories: Sequence[Category]) -> str:
     return "\n".join(lines)
 
 
-def _alternate_links(settings: Settings, slug: str | None, title: str) -> list[str]:
+def alternate_links(settings: Settings, slug: str | None, title: str) -> list[str]:
     """Feed autodiscovery tags, one per format."""
     return [
         f'<link rel="alternate" type="{MEDIA_TYPES[fmt]}" '
@@ -167,9 +171,12 @@ def _alternate_links(settings: Settings, slug: str | None, title: str) -> list[s
 
 
 def _feed_line(settings: Settings, slug: str | None, name: str, label: str = "") -> str:
+    # Each leads to the category's "how to subscribe" page (a phone would show raw XML);
+    # readers find the feeds themselves through the autodiscovery links.
+    page = subscribe_url(settings, slug)
     links = " ".join(
-        f'<a href="{_e(feed_url(settings, slug, fmt))}" type="{MEDIA_TYPES[fmt]}" '
-        f'title="Feed {FORMAT_LABELS[fmt]} {_e(name)}">{FORMAT_LABELS[fmt]}</a>'
+        f'<a href="{_e(page)}#{fmt}" '
+        f'title="Cara berlangganan feed {FORMAT_LABELS[fmt]} {_e(name)}">{FORMAT_LABELS[fmt]}</a>'
         for fmt in FORMATS
     )
     return f'<p class="feeds">{_e(label or name)}: {links}</p>'
@@ -227,10 +234,12 @@ def _categories_section(settings: Settings, categories: Sequence[Category]) -> s
 
 
 def _category(settings: Settings, category: Category) -> str:
+    # Two grid cells: name and count, then the feed links, which line up in every row.
     name = _e(category.name)
     count = f'<span class="count">({category.count} berita)</span>'
     feeds = _feed_line(settings, category.slug, category.name, "Feed")
-    return f'<li id="kategori-{_e(category.slug)}"><b>{name}</b> {count}\n{feeds}</li>'
+    label = f'<span class="cat"><b>{name}</b> {count}</span>'
+    return f'<li id="kategori-{_e(category.slug)}">{label}\n{feeds}</li>'
 
 
 def _footer(settings: Settings) -> str:

@@ -10,6 +10,7 @@ from lxml import etree, html
 from feedsvc.config import Settings
 from feedsvc.models import Article, stable_id
 from feedsvc.publish.pages import render_index, render_opml
+from feedsvc.publish.render import FORMATS
 from feedsvc.storage.store import Category, Store
 from tests.conftest import BASE
 
@@ -95,8 +96,10 @@ async def test_index_lists_categories_with_counts_and_feeds(client, store) -> No
         "Nasional": "(1 berita)",
     }
     kaltara = doc.get_element_by_id("kategori-kaltara")
+    # Feed links lead people to the "how to subscribe" page, at that format's URL.
     hrefs = [a.get("href") for a in kaltara.cssselect(".feeds a")]
-    assert hrefs == [f"{BASE}/feeds/kaltara.{ext}" for ext in ("rss", "atom", "json")]
+    assert hrefs == [f"{BASE}/kategori/kaltara#{ext}" for ext in ("rss", "atom", "json")]
+    assert [a.text for a in kaltara.cssselect(".feeds a")] == ["RSS", "Atom", "JSON Feed"]
 
 
 async def test_every_feed_and_autodiscovery_link_resolves(client, store) -> None:
@@ -114,13 +117,21 @@ async def test_every_feed_and_autodiscovery_link_resolves(client, store) -> None
     ]
     assert all(a.get("title") for a in alternates)
     typed = alternates + doc.cssselect("a[type]")
-    assert len(typed) == 6 + 3 * 4 + 1  # all + three categories, and the OPML link
+    assert len(typed) == 6 + 1  # autodiscovery, and the OPML link
     for link in typed:
         resp = await client.get(path_of(link.get("href")))
         assert resp.status == 200, link.get("href")
         media = link.get("type")
         expected = FEED_TYPES.get(media, "text/x-opml; charset=utf-8")
         assert resp.headers["Content-Type"] == expected, link.get("href")
+    pages = {path_of(a.get("href")).partition("#")[0] for a in doc.cssselect(".feeds a")}
+    assert pages == {f"/kategori/{slug}" for slug in ("all", "kaltara", "bulungan", "nasional")}
+    for path in pages:  # the subscribe page names the very feed URLs readers poll
+        resp = await client.get(path)
+        assert resp.status == 200 and resp.headers["Content-Type"] == "text/html; charset=utf-8"
+        slug = path.rpartition("/")[2]
+        shown = html.fromstring(await resp.text()).cssselect("code.url")
+        assert [c.text for c in shown] == [f"{BASE}/feeds/{slug}.{f}" for f in FORMATS]
 
 
 async def test_titles_and_names_are_escaped(client, store) -> None:
