@@ -30,7 +30,8 @@ from feedsvc.models import Article, stable_id
 from feedsvc.storage import keys
 from feedsvc.storage.events import EventStream
 from feedsvc.storage.store import Store
-from tests.fakes.telegram_api import FakeTelegram, Limits
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_wire import Limits
 
 SUBSCRIBE_BATCH = 8  # subscriptions written concurrently while setting up
 STALL = 15.0  # seconds without a new message before a run is given up as stuck

@@ -27,7 +27,9 @@ from feedsvc.storage.connection import client_from_url
 from feedsvc.storage.store import Store
 from tests.bot.helpers import article, group_exists, nothing_pending, until
 from tests.conftest import RedisProcess
-from tests.fakes.telegram_api import FakeTelegram, Limits, Threaded, in_thread
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_thread import Threaded, in_thread
+from tests.fakes.telegram_wire import Limits
 
 API_TOKEN = "api-Token-that-must-stay-secret"
 SHUTDOWN_TIMEOUT = 10.0

@@ -19,7 +19,7 @@ from feedsvc.ingest.entries import to_article
 from feedsvc.ingest.parse.entry import build_entry
 from feedsvc.models import Source
 from feedsvc.storage.store import Category
-from tests.fakes.telegram_api import MAX_TEXT, check_text
+from tests.fakes.telegram_html import MAX_TEXT, check_text
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
 # Wide characters (emoji count twice in UTF-16), markup and entities, bidi controls.

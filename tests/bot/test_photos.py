@@ -26,7 +26,8 @@ from feedsvc.models import Article, Source
 from feedsvc.storage.store import Store
 from tests.bot.helpers import READER, article
 from tests.bot.test_delivery import a_push_bot, entry, pusher, with_telegram
-from tests.fakes.telegram_api import FakeTelegram, check_text
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_html import check_text
 from tests.fakes.telegram_media import PHOTO_REFUSALS, utf16_units
 
 GROUP, CHANNEL = -1001234, "@kaltara_news"

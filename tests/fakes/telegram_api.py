@@ -21,215 +21,38 @@ import asyncio
 import collections
 import contextlib
 import itertools
-import json
 import math
-import socket
-import struct
-import threading
 import time
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.telegram_admin import AdminMethods
+from tests.fakes.telegram_html import check_text
 from tests.fakes.telegram_media import MediaMethods
-
-# Fields that are always strings: never JSON-decode these, so a text of "42" or "true" stays text.
-_STRING_PARAMS = frozenset(
-    {
-        "text",
-        "caption",
-        "parse_mode",
-        "url",
-        "secret_token",
-        "ip_address",
-        "callback_query_id",
-        "inline_query_id",
-        "language_code",
-        "business_connection_id",
-        "title",
-        "description",
-        "short_description",
-        "name",
-        "query",
-        "emoji",
-        "message_effect_id",
-    }
+from tests.fakes.telegram_updates import UpdateBuilders
+from tests.fakes.telegram_wire import (
+    _ERRORS,
+    BAD_GATEWAY_PAGE,
+    EVERY_KINDS,
+    Limits,
+    SentMessage,
+    _Arrivals,
+    _chat_key,
+    _decode,
+    _error,
+    _Every,
+    _Failure,
+    _is_group,
+    _is_sending,
+    _ok,
+    _reset,
 )
 
-_ERRORS = {
-    "flood": (429, "Too Many Requests: retry after {retry_after}"),
-    "blocked": (403, "Forbidden: bot was blocked by the user"),
-    "migrated": (400, "Bad Request: group chat was upgraded to a supergroup chat"),
-    "not_found": (400, "Bad Request: chat not found"),
-}
-
-EVERY_KINDS = ("bad_gateway", "reset")
-# What Telegram's front end answers in an incident: an nginx page, not the Bot API's JSON.
-BAD_GATEWAY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 LONG_POLL_CAP = 1.0  # seconds; real Telegram holds getUpdates up to `timeout`, tests can't wait
 
 
-@dataclass
-class SentMessage:
-    chat_id: int | str  # int when numeric, else the "@channel" string as given
-    text: str
-    parse_mode: str | None
-    params: dict  # everything else decoded (reply_markup, link_preview_options, ...)
-    at: float  # time.monotonic() when the server received it
-    method: str = "sendMessage"  # or "sendPhoto" (then `text` is the caption)
-
-    @property
-    def thread_id(self) -> int | None:
-        """message_thread_id: the forum topic it went to (None: the chat itself)."""
-        return self.params.get("message_thread_id")
-
-    @property
-    def silent(self) -> bool:
-        """Sent with disable_notification: it arrives without sound."""
-        return bool(self.params.get("disable_notification"))
-
-
-@dataclass
-class Limits:
-    """Telegram's limits as the fake enforces them, counting accepted messages by arrival."""
-
-    per_second: int = 30  # messages in any 1 s, every chat together
-    chat_interval: float = 1.0  # seconds between two messages to one chat
-    group_per_minute: int = 20  # messages in any 60 s to one group, supergroup or channel
-
-
-@dataclass
-class _Every:
-    """Every `n`th sending call fails as `kind` ("bad_gateway" or "reset")."""
-
-    n: int
-    kind: str
-    seen: int = 0
-
-
-@dataclass
-class _Arrivals:
-    """Accepted messages by arrival time, for the limits."""
-
-    overall: collections.deque[float] = field(default_factory=collections.deque)
-    by_chat: dict[int | str, collections.deque[float]] = field(default_factory=dict)
-
-
-@dataclass
-class _Failure:
-    error: str
-    times: int  # -1: forever
-    retry_after: int
-    migrate_to: int | None
-
-
-def _decode(name: str, value: str) -> Any:
-    if name in _STRING_PARAMS:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value  # a plain string such as "@channel" or "HTML"
-
-
-def _chat_key(chat_id: Any) -> int | str:
-    """Chat ids as PTB may send them: 42, "42" or "@channel"."""
-    if isinstance(chat_id, str):
-        with contextlib.suppress(ValueError):
-            return int(chat_id)
-    return chat_id
-
-
-def _is_sending(method: str) -> bool:
-    return method.lower().startswith("send") and method.lower() != "sendchataction"
-
-
-def _is_group(chat_id: int | str) -> bool:
-    return isinstance(chat_id, str) or chat_id < 0
-
-
-def _reset(request: web.Request) -> None:
-    """Close the connection with a TCP reset, as a front end that gave up does."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
-def _ok(result: Any) -> web.Response:
-    return web.json_response({"ok": True, "result": result})
-
-
-def _error(status: int, description: str, **parameters: Any) -> web.Response:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return web.json_response(body, status=status)
-
-
-# What Telegram's HTML parse mode accepts (core.telegram.org/bots/api#html-style).
-HTML_TAGS = frozenset({
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-    "a", "code", "pre", "blockquote", "tg-emoji",
-})  # fmt: skip
-MAX_TEXT = 4096
-
-
-class _TelegramHTML(HTMLParser):
-    """Checks markup the way Telegram does: known tags, properly nested, known entities."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.open: list[str] = []
-        self.text: list[str] = []
-        self.problem = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in HTML_TAGS:
-            self.problem = self.problem or f'unsupported start tag "{tag}"'
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open or self.open.pop() != tag:
-            self.problem = self.problem or f'unexpected end tag "{tag}"'
-
-    def handle_data(self, data: str) -> None:
-        if any(c in data for c in "<>&"):
-            self.problem = self.problem or "unescaped <, > or &"
-        self.text.append(data)
-
-    def handle_entityref(self, name: str) -> None:
-        if name not in ("lt", "gt", "amp", "quot"):
-            self.problem = self.problem or f"unsupported entity &{name};"
-        self.text.append("x")
-
-    def handle_charref(self, name: str) -> None:
-        self.text.append("x")
-
-
-def check_text(text: str, parse_mode: str | None) -> str:
-    """Telegram's complaint about a message text, or "" when it would be sent."""
-    visible = text
-    if parse_mode == "HTML":
-        parser = _TelegramHTML()
-        parser.feed(text)
-        parser.close()
-        if parser.problem or parser.open:
-            why = parser.problem or f'tag "{parser.open[-1]}" is not closed'
-            return f"can't parse entities: {why}"
-        visible = "".join(parser.text)
-    if len(visible) > MAX_TEXT:
-        return "message is too long"
-    return ""
-
-
-class FakeTelegram(MediaMethods):
+class FakeTelegram(UpdateBuilders, AdminMethods, MediaMethods):
     def __init__(
         self, token: str = "123456:TEST-token", bot_username: str = "kaltara_test_bot"
     ) -> None:
@@ -295,120 +118,6 @@ class FakeTelegram(MediaMethods):
         head = self.token.split(":", 1)[0]
         return int(head) if head.isdigit() else 1
 
-    def add_update(self, update: dict) -> None:
-        """Queue a raw Update dict; update_id is assigned if missing."""
-        update = dict(update)
-        if "update_id" not in update:
-            update["update_id"] = next(self._next_update_id)
-        else:  # keep later automatic ids above explicit ones, as Telegram's are increasing
-            start = max(update["update_id"] + 1, next(self._next_update_id))
-            self._next_update_id = itertools.count(start)
-        self.updates.append(update)
-        self._wake()
-
-    def message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        user_id: int | None = None,
-        chat_type: str = "private",
-        title: str | None = None,
-        entities: list[dict] | None = None,
-        thread_id: int | None = None,
-    ) -> None:
-        """Queue an incoming text message (a channel_post for chat_type "channel"); with
-        `thread_id`, written in that topic of a forum supergroup."""
-        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
-        if chat_type == "private":
-            chat["first_name"] = "Tester"
-        else:
-            chat["title"] = title or "Test chat"
-        msg: dict[str, Any] = {
-            "message_id": next(self._next_message_id),
-            "date": int(time.time()),
-            "chat": chat,
-            "text": text,
-        }
-        if thread_id is not None:
-            chat["is_forum"] = True
-            msg.update(message_thread_id=thread_id, is_topic_message=True)
-        if entities:
-            msg["entities"] = entities
-        if chat_type == "channel":  # channel posts have no sender
-            self.add_update({"channel_post": msg})
-            return
-        uid = user_id if user_id is not None else chat_id
-        msg["from"] = {"id": uid, "is_bot": False, "first_name": "Tester", "language_code": "id"}
-        self.add_update({"message": msg})
-
-    def command(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        user_id: int | None = None,
-        chat_type: str = "private",
-        title: str | None = None,
-        thread_id: int | None = None,
-    ) -> None:
-        """Queue a message starting with a bot command, e.g. "/terbaru kaltara 3"."""
-        if not text.startswith("/"):
-            raise ValueError(f"a command starts with '/': {text!r}")
-        # The entity covers the "@botname" suffix too, as Telegram's does.
-        entity = {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
-        self.message(
-            chat_id,
-            text,
-            user_id=user_id,
-            chat_type=chat_type,
-            title=title,
-            entities=[entity],
-            thread_id=thread_id,
-        )
-
-    def callback(
-        self, chat_id: int, data: str, *, user_id: int | None = None, message_id: int = 1
-    ) -> str:
-        """Queue a press on an inline button of the bot's message; returns the query id."""
-        query_id = f"cbq{next(self._next_query_id)}"
-        uid = user_id if user_id is not None else chat_id
-        message = {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": self._chat(chat_id),
-            "from": self._bot_user(),
-            "text": "...",
-        }
-        self.add_update(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": {"id": uid, "is_bot": False, "first_name": "Tester"},
-                    "chat_instance": str(chat_id),
-                    "message": message,
-                    "data": data,
-                }
-            }
-        )
-        return query_id
-
-    def inline_query(self, user_id: int, query: str) -> str:
-        """Queue an inline query ("@bot query" typed in some chat); returns its id."""
-        query_id = f"iq{next(self._next_query_id)}"
-        sender = {"id": user_id, "is_bot": False, "first_name": "Tester"}
-        self.add_update(
-            {"inline_query": {"id": query_id, "from": sender, "query": query, "offset": ""}}
-        )
-        return query_id
-
-    async def wait_inline_answer(self, query_id: str, timeout: float = 5.0) -> dict:  # noqa: ASYNC109
-        """The bot's answerInlineQuery for that query: its results (decoded) and options."""
-        async with asyncio.timeout(timeout):
-            while query_id not in self.inline_answers:
-                await self._changed.wait()
-        return self.inline_answers[query_id]
-
     def fail(
         self,
         chat_id: int | str,
@@ -464,10 +173,6 @@ class FakeTelegram(MediaMethods):
     def calls_to(self, method: str) -> list[dict]:
         """Params of every call of `method` (case-insensitive), in order."""
         return [params for name, params in self.calls if name.lower() == method.lower()]
-
-    def commands(self, scope: dict | None = None, language_code: str = "") -> list[dict]:
-        """The bot commands setMyCommands set for a scope (default scope if None)."""
-        return self.my_commands.get(self._commands_key(scope, language_code), [])
 
     async def wait_sent(self, count: int, timeout: float = 5.0) -> list[SentMessage]:  # noqa: ASYNC109
         """Wait until at least `count` messages were sent; AssertionError on timeout."""
@@ -597,10 +302,6 @@ class FakeTelegram(MediaMethods):
                 queue.pop(0)
         return failure
 
-    @staticmethod
-    def _commands_key(scope: dict | None, language_code: str | None) -> tuple[str, str]:
-        return json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or ""
-
     # -- methods --------------------------------------------------------------------------
 
     async def _m_getme(self, params: dict) -> web.Response:
@@ -692,123 +393,3 @@ class FakeTelegram(MediaMethods):
             "date": int(time.time()),
             "chat": self._chat(chat_id),
         }
-
-    async def _m_setwebhook(self, params: dict) -> web.Response:
-        if params.get("drop_pending_updates"):
-            self.updates.clear()
-        self.webhook = params
-        return _ok(True)
-
-    async def _m_deletewebhook(self, params: dict) -> web.Response:
-        if params.get("drop_pending_updates"):
-            self.updates.clear()
-        self.webhook = None
-        return _ok(True)
-
-    async def _m_getwebhookinfo(self, params: dict) -> web.Response:
-        info: dict[str, Any] = {
-            "url": (self.webhook or {}).get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.updates),
-        }
-        if self.webhook:
-            for key in ("max_connections", "allowed_updates", "ip_address"):
-                if key in self.webhook:
-                    info[key] = self.webhook[key]
-        return _ok(info)
-
-    async def _m_setmycommands(self, params: dict) -> web.Response:
-        key = self._commands_key(params.get("scope"), params.get("language_code"))
-        self.my_commands[key] = params.get("commands") or []
-        return _ok(True)
-
-    async def _m_getmycommands(self, params: dict) -> web.Response:
-        return _ok(self.commands(params.get("scope"), params.get("language_code") or ""))
-
-    async def _m_deletemycommands(self, params: dict) -> web.Response:
-        key = self._commands_key(params.get("scope"), params.get("language_code"))
-        self.my_commands.pop(key, None)
-        return _ok(True)
-
-    async def _m_close(self, params: dict) -> web.Response:
-        return _ok(True)
-
-    async def _m_logout(self, params: dict) -> web.Response:
-        return _ok(True)
-
-    async def _m_answerinlinequery(self, params: dict) -> web.Response:
-        results = params.get("results")
-        if not isinstance(results, list) or len(results) > 50:
-            return _error(400, "Bad Request: RESULTS_TOO_MUCH")
-        for result in results:
-            content = result.get("input_message_content") or {}
-            problem = check_text(content.get("message_text", ""), content.get("parse_mode"))
-            if not result.get("id") or not result.get("title") or problem:
-                return _error(400, f"Bad Request: a result is not valid ({problem or 'id'})")
-        self.inline_answers[params["inline_query_id"]] = params
-        self._wake()
-        return _ok(True)
-
-    async def _m_answercallbackquery(self, params: dict) -> web.Response:
-        return _ok(True)
-
-    async def _m_getchatmember(self, params: dict) -> web.Response:
-        user = {"id": params["user_id"], "is_bot": False, "first_name": "Tester"}
-        if self.group_owners.get(params["chat_id"]) == params["user_id"]:
-            return _ok({"status": "creator", "user": user, "is_anonymous": False})
-        return _ok({"status": "member", "user": user})
-
-
-T = TypeVar("T")
-
-
-class Threaded:
-    """A FakeTelegram serving from an event loop in a thread of its own.
-
-    For tests and benches whose bot is another process: the fake keeps answering
-    while the test blocks. `run` and `call` act on the fake inside its loop;
-    plain reads of `fake.sent` and friends are safe from any thread.
-    """
-
-    def __init__(self, fake: FakeTelegram) -> None:
-        self.fake = fake
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, daemon=True, name="fake-telegram")
-        self._ready = threading.Event()
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self.fake.start())
-        self._ready.set()
-        self.loop.run_forever()
-
-    def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the fake Bot API did not start")
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        async def inside() -> Any:
-            return fn(*args, **kwargs)
-
-        return self.run(inside())
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self.run(self.fake.close(), timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-
-
-@contextlib.contextmanager
-def in_thread(fake: FakeTelegram | None = None) -> Iterator[Threaded]:
-    """A started `Threaded` fake, stopped on the way out."""
-    threaded = Threaded(fake or FakeTelegram())
-    threaded.start()
-    try:
-        yield threaded
-    finally:
-        threaded.stop()

@@ -19,6 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.telegram_html import _TelegramHTML, check_text
+from tests.fakes.telegram_wire import SentMessage, _chat_key, _error, _ok
+
 MAX_CAPTION = 1024  # UTF-16 units
 
 # Telegram's answers to photos it cannot use (their real wording).
@@ -68,7 +71,6 @@ class MediaMethods:
         self.messages[(chat_id, message["message_id"])] = message
 
     async def _m_sendphoto(self, params: dict) -> web.Response:
-        from tests.fakes.telegram_api import SentMessage, _chat_key, _error, _ok, check_text
 
         received = time.monotonic()
         if params.get("chat_id") in (None, ""):
@@ -107,7 +109,6 @@ class MediaMethods:
         return self._edit(params, "caption", "editMessageCaption")
 
     def _edit(self, params: dict, field: str, method: str) -> web.Response:
-        from tests.fakes.telegram_api import _chat_key, _error, _ok, check_text
 
         chat_id = _chat_key(params.get("chat_id"))
         message = self.messages.get((chat_id, params.get("message_id")))  # type: ignore[arg-type]
@@ -138,7 +139,6 @@ class MediaMethods:
 
 
 def _visible(text: str, parse_mode: str | None) -> str:
-    from tests.fakes.telegram_api import _TelegramHTML
 
     if parse_mode != "HTML":
         return text

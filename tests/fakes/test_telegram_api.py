@@ -21,7 +21,10 @@ from telegram.error import (
     RetryAfter,
 )
 
-from tests.fakes.telegram_api import FakeTelegram, Limits, check_text, in_thread
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_html import check_text
+from tests.fakes.telegram_thread import in_thread
+from tests.fakes.telegram_wire import Limits
 
 
 @pytest.fixture
