@@ -164,6 +164,17 @@ def test_relative_age_when_it_is_the_only_date() -> None:
     assert "1 hari" not in entry.content
 
 
+def test_htmldate_reads_the_page_as_it_came() -> None:
+    # The only date sits in a share bar, which is taken off the page before the body
+    # is extracted; htmldate still reads it, on the site's (WITA) calendar day.
+    share = '<div class="share-bar">Diterbitkan 2025-09-24 · Bagikan: <a href="/fb">FB</a></div>'
+    body = page(article=f"<h1>Judul</h1>{share}{BODY}")
+    entry = parse_article_page(body, HTML, f"{SITE}/judul/", now=NOW)
+    assert entry is not None
+    assert entry.published == datetime(2025, 9, 24, tzinfo=WITA)
+    assert "Bagikan" not in entry.content
+
+
 def test_no_date_at_all() -> None:
     entry = parse_article_page(
         page(article=f"<h1>Judul</h1>{BODY}"), HTML, f"{SITE}/judul/", now=NOW

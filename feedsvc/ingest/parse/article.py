@@ -22,7 +22,7 @@ printed lines) in layout.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -59,14 +59,26 @@ def parse_article_page(
     zone: tzinfo = WITA,
 ) -> Entry | None:
     """The article on the page at `url`, or None when it has no title or no body text."""
-    root = parse_html(body, lower_keys(headers))
-    return read_article(root, url, now=now, zone=zone).entry if root is not None else None
+    lowered = lower_keys(headers)
+    root = parse_html(body, lowered)
+    if root is None:
+        return None
+    return read_article(root, url, now=now, zone=zone, raw=lambda: parse_html(body, lowered)).entry
 
 
 def read_article(
-    root: HtmlElement, url: str, *, now: datetime | None = None, zone: tzinfo = WITA
+    root: HtmlElement,
+    url: str,
+    *,
+    raw: Callable[[], HtmlElement | None],
+    now: datetime | None = None,
+    zone: tzinfo = WITA,
 ) -> ArticleReading:
-    """The article in the parsed page `root` (which this changes)."""
+    """The article in the parsed page `root` (which this changes).
+
+    `raw` parses the page again as it came: htmldate reads the whole page, teasers
+    and all, as it was made to, and only when nothing else dates it.
+    """
     meta = metadata.head_meta(root)
     ld = metadata.json_ld(root)
     marked = metadata.marked(meta, ld)
@@ -82,7 +94,7 @@ def read_article(
     region = article_region(anchor, heading)
     lines = printed_lines(region, body, heading) if region is not None else []
     around = region if region is not None else root
-    dates = PageDates(meta, ld, around, root, url, now, zone, [dateline, *lines])
+    dates = PageDates(meta, ld, around, raw, url, now, zone, [dateline, *lines])
     entry = build_entry(
         base=url,
         guid=metadata.shortlink(root, url),

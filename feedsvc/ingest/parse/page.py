@@ -65,14 +65,16 @@ def read_page(
     link_selector: str = "",
 ) -> PageReading:
     """Read the page at `url`. Raises ParseError for a `link_selector` that is not CSS."""
-    root = parse_html(body, lower_keys(headers))
+    lowered = lower_keys(headers)
+    root = parse_html(body, lowered)
     if root is None:
         return PageReading(NEITHER, why="no HTML document in the response")
     links = tuple(article_links(root, url, link_selector))
     if link_selector:
         return PageReading(LISTING, links=links, why="the link selector names its links")
     teasers, teaser_words = _teasers(root, url)
-    reading = read_article(root, url, now=now, zone=zone)  # changes root: read it first
+    # read_article changes root: teasers are counted first, htmldate gets the page anew.
+    reading = read_article(root, url, now=now, zone=zone, raw=lambda: parse_html(body, lowered))
     entry = reading.entry
     if entry is None:
         if links:

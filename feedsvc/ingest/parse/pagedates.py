@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -44,14 +44,15 @@ class PageDates:
         meta: dict[str, list[str]],
         ld: list[dict[str, Any]],
         region: HtmlElement,
-        root: HtmlElement,
+        raw: Callable[[], HtmlElement | None],
         url: str,
         now: datetime | None,
         zone: tzinfo,
         lines: list[str],
     ) -> None:
-        """`lines` are the page's printed lines around the title, a dateline first."""
-        self.meta, self.ld, self.region, self.root, self.url = meta, ld, region, root, url
+        """`lines` are the page's printed lines around the title, a dateline first;
+        `raw` gives the page as it came, before teasers were taken off it."""
+        self.meta, self.ld, self.region, self.raw, self.url = meta, ld, region, raw, url
         self.now, self.lines = now, lines
         stated = [*self._published_data(), *self._modified_data(), *self._local_lines()]
         self.zone = _site_zone(stated, now) or zone
@@ -116,17 +117,20 @@ class PageDates:
         Its markup and URL rules first; its search of the page's text only when they
         find nothing, and then not its last resort, January 1st of a copyright year.
         """
+        page = self.raw()
+        if page is None:
+            return None
         latest = (self.now or datetime.now(self.zone)).astimezone(self.zone) + timedelta(days=1)
         for extensive in (False, True):
-            day = self._find_date(extensive, latest.strftime("%Y-%m-%d"))
+            day = self._find_date(page, extensive, latest.strftime("%Y-%m-%d"))
             if day is not None and not (extensive and (day.month, day.day) == (1, 1)):
                 return day
         return None
 
-    def _find_date(self, extensive: bool, latest: str) -> datetime | None:
+    def _find_date(self, page: HtmlElement, extensive: bool, latest: str) -> datetime | None:
         try:
             day = htmldate.find_date(
-                self.root,
+                page,
                 extensive_search=extensive,
                 original_date=True,
                 url=self.url,
