@@ -13,7 +13,7 @@ from bot.metrics import telegram_gauges
 from feedsvc import __version__, appkeys, lifecycle, metrics, metrics_view
 from feedsvc.config import Settings
 from feedsvc.ingest.sources import SourceRegistry
-from feedsvc.publish import api, feeds, pages, subscribe
+from feedsvc.publish import api, api_sources, feeds, pages, subscribe
 from feedsvc.shutdown import Shutdown
 from feedsvc.storage.connection import SLOTS, is_cluster, silent_primaries
 
@@ -44,6 +44,7 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/metrics", metrics_view.metrics_view)
         api.add_routes(app)
+        api_sources.add_routes(app)
         feeds.add_routes(app)
         pages.add_routes(app)
         subscribe.add_routes(app)

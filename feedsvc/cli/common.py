@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -84,6 +85,19 @@ def where_from(settings: Settings) -> str:
 
 
 NO_CONFIG = "built-in defaults (no --config, $FEEDSVC_CONFIG or ./config.toml)"
+
+
+@contextlib.contextmanager
+def quiet(logger_name: str, *, enabled: bool) -> Iterator[None]:
+    """Errors only from one logger for a while (restored: `main` may run in-process)."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    if enabled:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def positive(text: str) -> float:

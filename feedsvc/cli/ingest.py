@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -13,6 +10,7 @@ from redis.asyncio import Redis
 from feedsvc.cli.common import (
     CommandError,
     add_command,
+    quiet,
     with_redis,
 )
 from feedsvc.cli.sources import check_selector
@@ -74,21 +72,8 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     # The command reports the outcome itself; the poller's "next try in …" would mislead.
-    with _quiet("feedsvc.ingest.pipeline", enabled=not args.verbose):
+    with quiet("feedsvc.ingest.pipeline", enabled=not args.verbose):
         return with_redis(settings, work, creates=True)
-
-
-@contextlib.contextmanager
-def _quiet(logger_name: str, *, enabled: bool) -> Iterator[None]:
-    """Errors only from one logger for a while (restored: `main` may run in-process)."""
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    if enabled:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _ingest_source(settings: Settings, args: argparse.Namespace) -> Source:

@@ -1,4 +1,4 @@
-"""`feedsvc sources list | add | remove`."""
+"""`feedsvc sources list | add | remove | poll`."""
 
 from __future__ import annotations
 
@@ -17,15 +17,21 @@ from feedsvc.cli.common import (
     CommandError,
     add_command,
     positive,
+    quiet,
     with_redis,
 )
 from feedsvc.config import SOURCE_KINDS, Settings
 from feedsvc.dates import age_unit, duration
-from feedsvc.ingest.poller import SYNC_EVERY
+from feedsvc.ingest.entries import Counts
+from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.pipeline import Ingestor
+from feedsvc.ingest.poller import SYNC_EVERY, Schedule
+from feedsvc.ingest.schedule import lease_seconds
 from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
 from feedsvc.ingest.status import MOVE_AFTER_POLLS
 from feedsvc.models import Source, SourceStatus, identity_key
 from feedsvc.publish.api import source_json
+from feedsvc.storage.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     remove = add_command(actions, "remove", "stop polling a source added at run time", _sources_rm)
     remove.add_argument("name")
+
+    poll = add_command(actions, "poll", "poll a source now and print the outcome", _sources_poll)
+    poll.add_argument("name")
 
 
 def _sources_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -219,3 +228,58 @@ def _sources_rm(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Removed source {args.name}; its articles stay in the store.")
     print(f"Running workers stop polling it within {SYNC_EVERY:.0f} s.")
     return 0
+
+
+def _sources_poll(settings: Settings, args: argparse.Namespace) -> int:
+    """One poll now, in this process, under a claim of the shared schedule (so no
+    worker polls the source at the same time); the outcome is saved as any poll's."""
+
+    async def work(redis: Redis) -> int:
+        registry = SourceRegistry(redis, settings)
+        source = await registry.get(args.name)
+        if source is None:
+            raise CommandError(f"no source named {args.name!r}; `feedsvc sources list` names them")
+        status, counts = await poll_now(redis, registry, settings, source)
+        tz = ZoneInfo(settings.service.timezone)
+        print(poll_outcome(source, status, counts, time.time(), tz))
+        return 1 if status.failures else 0
+
+    with quiet("feedsvc.ingest.pipeline", enabled=not args.verbose):
+        return with_redis(settings, work)
+
+
+async def poll_now(
+    redis: Redis, registry: SourceRegistry, settings: Settings, source: Source
+) -> tuple[SourceStatus, Counts]:
+    schedule = Schedule(redis)
+    lease = lease_seconds(settings.poll.timeout, settings.poll.lease)
+    if not await schedule.take(source.name, time.time(), lease):
+        raise CommandError(
+            f"source {source.name} is being polled right now by a running worker; "
+            "`feedsvc sources list` shows the outcome"
+        )
+    status = await registry.status(source.name)
+    try:
+        async with new_session(settings.user_agent) as session:
+            fetcher = Fetcher(
+                session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
+            )
+            ingestor = Ingestor(
+                Store(redis, retention=settings.store.retention), registry, fetcher, settings
+            )
+            status, counts = await ingestor.poll_counted(source, status)
+            await registry.save_status(status)
+    finally:
+        await schedule.finish(source.name, status.next_poll or time.time())
+    return status, counts
+
+
+def poll_outcome(
+    source: Source, status: SourceStatus, counts: Counts, now: float, tz: tzinfo
+) -> str:
+    """What `sources poll` prints: the counts, or the error; and when the next poll is."""
+    url = status.url or source.url
+    if status.failures:
+        head = f"{source.name}: poll of {url} failed: {status.last_error}"
+        return f"{head}\nNext try {until(status.next_poll, now, tz)} (failure {status.failures})."
+    return f"{source.name}: polled {url}: {counts}.\nNext poll {until(status.next_poll, now, tz)}."

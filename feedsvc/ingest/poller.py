@@ -55,6 +55,18 @@ end
 return 1
 """
 
+# A poll asked for by hand (the API, `feedsvc sources poll`): nothing while a worker's
+# claim on the source is live (owned and its lease not run out); else due at ARGV[2],
+# and with ARGV[3] the caller's own claim (the CLI polls in its own process).
+_BY_HAND = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 and due and tonumber(due) > tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
+return 1
+"""
 
 PollFn = Callable[[Source, SourceStatus], Awaitable[SourceStatus]]
 StatusFn = Callable[[str], Awaitable[SourceStatus]]
@@ -78,6 +90,7 @@ class Schedule:
         self.token = secrets.token_hex(8)
         self._claim = redis.register_script(_CLAIM)
         self._finish = redis.register_script(_FINISH)
+        self._by_hand = redis.register_script(_BY_HAND)
 
     async def sync(self, sources: list[Source], now: float, rand: Callable[[], float]) -> None:
         """Add new sources (due soon), drop ones that no longer exist."""
@@ -102,6 +115,18 @@ class Schedule:
         args = [name, self.token, next_poll]
         done = await self._finish(keys=[keys.SCHEDULE_DUE, keys.SCHEDULE_OWNER], args=args)
         return bool(done)
+
+    async def poll_now(self, name: str, now: float) -> bool:
+        """Make a source due now, so the next worker to look polls it at once;
+        False when a worker is polling it already."""
+        args = [name, now, "", now]
+        return bool(await self._by_hand(keys=[keys.SCHEDULE_DUE, keys.SCHEDULE_OWNER], args=args))
+
+    async def take(self, name: str, now: float, lease: float) -> bool:
+        """Claim a source for a poll in this process, whether due or not (give it back
+        with `finish`); False when a worker is polling it already."""
+        args = [name, now + lease, self.token, now]
+        return bool(await self._by_hand(keys=[keys.SCHEDULE_DUE, keys.SCHEDULE_OWNER], args=args))
 
     async def next_due(self) -> float | None:
         first = await self.first_due()
