@@ -27,7 +27,9 @@ from tests.ingest.parsing import (
 
 
 def test_wordpress_rss_feed() -> None:
-    feed = parse_feed(data("wordpress-category-kaltara.rss"), RSS, f"{SITE}/category/kaltara/feed/")
+    feed = parse_feed(
+        data("feeds/wordpress-category-kaltara.xml"), RSS, f"{SITE}/category/kaltara/feed/"
+    )
     assert (feed.title, feed.link, feed.ttl, feed.error) == (
         "KALTARA – Kaltara Pos",
         SITE,
@@ -53,7 +55,9 @@ def test_wordpress_rss_feed() -> None:
 
 
 def test_wordpress_rss_description_only_item() -> None:
-    feed = parse_feed(data("wordpress-category-kaltara.rss"), RSS, f"{SITE}/category/kaltara/feed/")
+    feed = parse_feed(
+        data("feeds/wordpress-category-kaltara.xml"), RSS, f"{SITE}/category/kaltara/feed/"
+    )
     assert feed.entries[2] == Entry(
         guid=f"{SITE}/?p=4517",
         link=f"{SITE}/2025/09/24/bupati-sampaikan-3-isu-strategis-ke-ditjen-otonomi-daerah/",
@@ -73,7 +77,9 @@ def test_wordpress_rss_description_only_item() -> None:
 
 
 def test_relative_links_in_content_resolve_against_the_entry_link() -> None:
-    feed = parse_feed(data("wordpress-category-kaltara.rss"), RSS, f"{SITE}/category/kaltara/feed/")
+    feed = parse_feed(
+        data("feeds/wordpress-category-kaltara.xml"), RSS, f"{SITE}/category/kaltara/feed/"
+    )
     content = feed.entries[1].content
     assert (
         f'src="{SITE}/2025/09/24/pemkab-bulungan-integrasikan-data-pajak-dan-pertanahan/foto-mou.jpg"'
@@ -91,7 +97,7 @@ def test_relative_item_link_resolves_against_content_location() -> None:
 
 
 def test_atom_feed() -> None:
-    feed = parse_feed(data("atom-kaltara.atom"), {}, "https://berita.example/kaltara/atom.xml")
+    feed = parse_feed(data("feeds/atom-kaltara.xml"), {}, "https://berita.example/kaltara/atom.xml")
     assert (feed.title, feed.link, feed.error) == (
         "Berita Kaltara",
         "https://berita.example/kaltara/",
@@ -119,7 +125,7 @@ def test_atom_feed() -> None:
 
 
 def test_json_feed() -> None:
-    feed = parse_feed(data("jsonfeed-kaltara.json"), {}, "https://kabar.example/feed.json")
+    feed = parse_feed(data("feeds/jsonfeed-kaltara.json"), {}, "https://kabar.example/feed.json")
     assert (feed.title, feed.link, feed.error) == ("Berita Kaltara", "https://kabar.example/", "")
     # The item with only text is kept, titled by its first words.
     first, second, text_only = feed.entries
@@ -173,7 +179,7 @@ def test_html_page_is_not_a_feed() -> None:
 
 
 def test_damaged_feed_keeps_its_entries() -> None:
-    body = data("wordpress-category-kaltara.rss")
+    body = data("feeds/wordpress-category-kaltara.xml")
     cut = body[: body.index(b"<title>Bupati Sampaikan")]  # the connection dropped mid-item
     feed = parse_feed(cut, RSS, f"{SITE}/category/kaltara/feed/")
     assert feed.error  # says what was wrong

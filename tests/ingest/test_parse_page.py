@@ -81,7 +81,9 @@ def test_seed_article_body_is_the_seed_text() -> None:
 
 
 def test_page_and_feed_name_the_same_article() -> None:
-    feed = parse_feed(data("wordpress-category-kaltara.rss"), RSS, f"{SITE}/category/kaltara/feed/")
+    feed = parse_feed(
+        data("feeds/wordpress-category-kaltara.xml"), RSS, f"{SITE}/category/kaltara/feed/"
+    )
     page = seed_page()
     assert (page.guid, page.canonical) == (feed.entries[0].guid, feed.entries[0].link)
 
