@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from redis.asyncio import Redis
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot import commands, commands_alerts
+from bot import commands, commands_alerts, commands_digest
 from bot.delivery.consumer import EventConsumer, consumer_name
+from bot.delivery.digest import DigestSender
 from bot.delivery.push import Pusher, push_bot
 from bot.polling import poll_while_leading
 from bot.ratelimit import RedisRateLimiter
@@ -53,7 +55,7 @@ def build_application(settings: Settings, redis: Redis, store: Store) -> Applica
     application.bot_data["services"] = commands.Services(
         settings, store, Subscriptions(redis), SourceRegistry(redis, settings)
     )
-    commands.add_handlers(application, commands_alerts.COMMANDS)
+    commands.add_handlers(application, [*commands_alerts.COMMANDS, *commands_digest.COMMANDS])
     commands_alerts.add_inline(application)
     application.add_error_handler(_on_error)
     return application
@@ -122,7 +124,18 @@ async def deliver_pushes(
             count=metrics.count_push if metrics else lambda outcome: None,
         )
         window = telegram.max_push_age_hours
-        await EventConsumer(redis, pusher.handle, window_hours=window, stop=stop, name=name).run()
+        consumer = EventConsumer(redis, pusher.handle, window_hours=window, stop=stop, name=name)
+        sender = DigestSender(
+            redis, services.store, services.subscriptions, pusher, owner=name, stop=stop
+        )
+        await _together(consumer.run(), sender.run())
+
+
+async def _together(*jobs: Coroutine[Any, Any, None]) -> None:
+    """Run side by side; the first to fail (or be cancelled) takes the others with it."""
+    async with asyncio.TaskGroup() as group:
+        for job in jobs:
+            group.create_task(job)
 
 
 @contextlib.asynccontextmanager

@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import alert_messages, messages
+from bot import alert_messages, digests, messages
 from bot.subscriptions import ALL, Subscriptions, recipient
 from feedsvc.config import Settings
 from feedsvc.dates import duration, relative_age
@@ -254,6 +254,7 @@ MENU = [
     ("status", "Langganan chat ini"),
     ("senyap", "Jam senyap, misalnya 22-6"),
     ("cari", "Cari berita"),
+    ("ringkasan", "Ringkasan harian"),
     ("id", "ID chat ini dan ID Anda"),
     ("bantuan", "Bantuan"),
 ]
@@ -265,6 +266,7 @@ MENU_EN = [
     ("status", "This chat's subscriptions"),
     ("quiet", "Quiet hours, e.g. 22-6"),
     ("search", "Search the news"),
+    ("digest", "One message a day"),
     ("id", "This chat's id and yours"),
     ("help", "Help"),
 ]
@@ -348,7 +350,9 @@ async def _names(s: Services) -> dict[str, str]:
 
 
 async def _status(s: Services, chat_id: str, known: dict[str, str]) -> str:
-    return alert_messages.status(await s.subscriptions.settings_of(chat_id), known)
+    text = alert_messages.status(await s.subscriptions.settings_of(chat_id), known)
+    setting = await digests.Digests(s.subscriptions.redis).get(chat_id)
+    return text + ("\n" + digests.told(setting) if setting else "")
 
 
 async def _may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

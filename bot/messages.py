@@ -195,6 +195,7 @@ HELP = """<b>Perintah</b>
 /senyap 22-6 — berita pukul 22.00–06.00 WITA datang tanpa bunyi (/senyap mati: selesai)
 /cari kata — berita tersimpan yang memuat semua kata itu, terbaru dulu; di chat mana pun:
     ketik @nama_bot kata untuk membagikan berita
+/ringkasan [jam|mati] — satu ringkasan sehari pada jam itu (WITA), bukan tiap berita
 /id — id chat ini dan id Anda
 /bantuan — pesan ini
 
@@ -212,7 +213,7 @@ kata kunci, paling banyak 20; bukan frasa atau pola.
 
 Di topik grup forum, perintah berlaku untuk topik itu saja.
 
-English: /latest, /categories, /subscribe, /unsubscribe, /quiet, /search, /help.
+English: /latest, /categories, /subscribe, /unsubscribe, /quiet, /search, /digest, /help.
 Contoh: <code>/terbaru kaltara 3</code>"""
 
 ADMIN_HELP = """<b>Perintah admin</b>

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from telegram import Bot
+from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
@@ -47,6 +47,7 @@ from bot import messages
 from bot.delivery import outcomes
 from bot.delivery.ledger import Ledger, Record
 from bot.delivery.outcomes import Action, Step
+from bot.digests import Digests
 from bot.quiet import is_quiet
 from bot.ratelimit import RedisRateLimiter, parse_chat
 from bot.subscriptions import Subscriptions, split
@@ -63,6 +64,7 @@ REDIS_RETRY = 1.0  # seconds between tries while Redis is away
 PHOTO_READ_TIMEOUT = 20.0  # Telegram fetches the image first; a timeout is "in doubt"
 
 T = TypeVar("T")
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # a digest links many posts: no card
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,26 @@ def addressed(chat: str, quiet: str, now: datetime) -> dict[str, Any]:
     return options
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message other than an article's push (a part of a digest): the ledger keeps it
+    under `id` as it keeps an article, one field per chat."""
+
+    id: str
+    html: str
+
+    def compose(self, chat: str) -> Outgoing:
+        kwargs = {"chat_id": parse_chat(chat), "text": self.html, "parse_mode": ParseMode.HTML}
+        return Outgoing("send_message", kwargs | {"link_preview_options": NO_PREVIEW})
+
+
+Sendable = Article | Message
+
+
+def _compose(item: Sendable, chat: str, photo: bool) -> Outgoing:
+    return compose(item, chat, photo) if isinstance(item, Article) else item.compose(chat)
+
+
 def push_bot(telegram: TelegramSettings, base_url: str = "") -> Bot:
     """The Bot pushes go through: no PTB rate limiter, a connection per send under way."""
     request = HTTPXRequest(connection_pool_size=CONCURRENT_SENDS)
@@ -142,6 +164,7 @@ class Pusher:
         self.channel_slugs = {slugify(name) for name in telegram.push_categories}
         self.max_age_hours = telegram.max_push_age_hours
         self.photos = telegram.photos
+        self.digests = Digests(redis)
         self.stop = stop or asyncio.Event()
         self.count = count  # each send's outcome, for /metrics
         self._sends = asyncio.Semaphore(CONCURRENT_SENDS)
@@ -158,11 +181,14 @@ class Pusher:
         article = await self.store.get(event.id)
         if article is None:  # trimmed by retention before we got to it
             return True
-        chats = await self.recipients(event.slugs, article)
+        return await self.fan_out(article, await self.recipients(event.slugs, article))
+
+    async def fan_out(self, item: Sendable, chats: Iterable[str]) -> bool:
+        """`deliver` to every chat, side by side; False when stopped before all were done."""
         # Every send runs to its end (a request on the wire is never cut short by
         # another's failure); then the first unexpected error, if any, is raised.
         done = await asyncio.gather(
-            *(self._deliver_bounded(article, chat) for chat in chats), return_exceptions=True
+            *(self._deliver_bounded(item, chat) for chat in chats), return_exceptions=True
         )
         for result in done:
             if isinstance(result, BaseException):
@@ -170,7 +196,8 @@ class Pusher:
         return all(done)
 
     async def recipients(self, slugs: Iterable[str], article: Article | None = None) -> list[str]:
-        """Subscribers of `slugs` (those whose keywords `article` matches) and channels."""
+        """Subscribers of `slugs` (those whose keywords `article` matches) and channels,
+        but not the chats taking a digest instead."""
         slugs = list(slugs)
         if article is None:
             chats = await self.subscriptions.chats_for(slugs)
@@ -179,31 +206,32 @@ class Pusher:
             chats = await self.subscriptions.chats_for_post(slugs, words)
         if self.channel_slugs.intersection(slugs):
             chats.update(self.channels)
-        return sorted(chats)
+        return sorted(chats - await self.digests.chats())
 
-    async def _deliver_bounded(self, article: Article, chat: str) -> bool:
+    async def _deliver_bounded(self, item: Sendable, chat: str) -> bool:
         async with self._sends:
-            return await self.deliver(article, chat)
+            return await self.deliver(item, chat)
 
-    async def deliver(self, article: Article, chat: str) -> bool:
-        """Send `article` to `chat` once; True when the chat is done (now or before),
-        False when the process began stopping before its request left."""
+    async def deliver(self, item: Sendable, chat: str) -> bool:
+        """Send `item` (an article's push, or a message) to `chat` once; True when the
+        chat is done (now or before), False when the process began stopping before its
+        request left."""
         try:
-            await self._deliver(article, chat)
+            await self._deliver(item, chat)
         except _Stopped:
             return False
         return True
 
-    async def _deliver(self, article: Article, chat: str) -> None:
+    async def _deliver(self, item: Sendable, chat: str) -> None:
         attempt, photo = 0, self.photos
         claim = None
         quiet = await self._until_redis(partial(self.subscriptions.quiet_of, chat))
         while True:
             if claim is None:
-                claim = await self._claim(article.id, chat)
+                claim = await self._claim(item.id, chat)
                 if claim is None:
                     return  # claimed or done by another try
-            outgoing = compose(article, chat, photo)
+            outgoing = _compose(item, chat, photo)
             outgoing.kwargs.update(addressed(chat, quiet, datetime.now(UTC)))
             message, error = None, None
             try:
@@ -211,25 +239,25 @@ class Pusher:
             except TelegramError as exc:
                 error = exc
             except Exception as exc:  # a bug of ours: in doubt, never resent
-                log.exception("chat %s: push of %s failed", chat, article.id)
+                log.exception("chat %s: push of %s failed", chat, item.id)
                 error = exc
             if outgoing.method == "send_photo" and outcomes.photo_refused(error):
                 # Nothing was sent: the same claim goes on as text, in a slot of its own.
-                log.info("chat %s: photo of %s refused (%s); sent as text", chat, article.id,
+                log.info("chat %s: photo of %s refused (%s); sent as text", chat, item.id,
                          str(error)[: outcomes.WHY_LENGTH])  # fmt: skip
                 photo = False
-                await self._fallback_slot(article.id, chat, claim)
+                await self._fallback_slot(item.id, chat, claim)
                 continue
             step = outcomes.after_send(error, attempt, random.random())
             if step.action in (Action.RETRY, Action.STOP):
-                await self._until_redis(partial(self.ledger.release, article.id, chat, claim))
+                await self._until_redis(partial(self.ledger.release, item.id, chat, claim))
                 if step.action is Action.STOP:
                     raise error  # type: ignore[misc]  # the token is refused: the bot stops
                 self.count("retry")
                 await self._wait_to_retry(chat, step)
                 attempt, claim = attempt + 1, None
                 continue
-            await self._finish(article, chat, step, message)
+            await self._finish(item, chat, step, message)
             return
 
     async def _fallback_slot(self, article_id: str, chat: str, claim: Record) -> None:
@@ -266,7 +294,7 @@ class Pusher:
             return mine if claimed else None
         raise _Stopped
 
-    async def _finish(self, article: Article, chat: str, step: Step, message: Any) -> None:
+    async def _finish(self, item: Sendable, chat: str, step: Step, message: Any) -> None:
         """Record what happened (Redis or not) and act on it."""
         if step is outcomes.SENT:
             record = Record("sent", str(getattr(message, "message_id", "")))
@@ -274,13 +302,13 @@ class Pusher:
             record = Record("moved", str(step.new_chat))
         else:
             record = Record(step.outcome)
-        await self._until_redis(partial(self.ledger.record, article.id, chat, record))
+        await self._until_redis(partial(self.ledger.record, item.id, chat, record))
         self.count(step.outcome)
         if step.outcome == "in_doubt":
             log.warning("chat %s: push of %s may not have arrived (%s); not resent",
-                        chat, article.id, step.why)  # fmt: skip
+                        chat, item.id, step.why)  # fmt: skip
         elif step.outcome == "failed":
-            log.error("chat %s: Telegram refused the push of %s: %s", chat, article.id, step.why)
+            log.error("chat %s: Telegram refused the push of %s: %s", chat, item.id, step.why)
         if step.unsubscribe:
             # A closed topic ends that topic's subscription; a gone chat, all of the chat's.
             topic = step.outcome == "topic_gone"
@@ -288,16 +316,16 @@ class Pusher:
             gone = await self._until_redis(partial(drop, chat))
             log.info("chat %s is gone (%s); unsubscribed from %s", chat, step.why, gone)
         if step.action is Action.FOLLOW and step.new_chat is not None:
-            await self._follow(chat, step.new_chat, article)
+            await self._follow(chat, step.new_chat, item)
 
-    async def _follow(self, old: str, new: int, article: Article) -> None:
+    async def _follow(self, old: str, new: int, item: Sendable) -> None:
         """A group became a supergroup: move its subscriptions and send there."""
         if old in self.channels:
             log.warning("telegram.channels: %s is now chat %s; update the config", old, new)
         else:
             await self._until_redis(partial(self.subscriptions.move, old, new))
             log.info("chat %s moved to %s; its subscriptions follow", old, new)
-        await self._deliver(article, str(new))
+        await self._deliver(item, str(new))
 
     async def _wait_to_retry(self, chat: str, step: Step) -> None:
         log.warning("chat %s: push not sent (%s); again in %.1f s", chat, step.why, step.wait)

@@ -47,6 +47,11 @@ forum topic:
 | `feedsvc:{tg}:rate:<scope>` | string | rate limiter state of `all` or of one chat |
 | `feedsvc:{tg}:poller` | string | token of the bot process that long-polls Telegram (a lease) |
 | `feedsvc:{tg}:pause` | string | set while Telegram has asked us to wait (a 429); expires with it |
+| `feedsvc:{tg}:digest` | hash | chat -> "hour since" of a chat taking a daily digest (/ringkasan) |
+| `feedsvc:{tg}:digest-lock:<chat>` | string | the bot process sending a chat's digest (a lease) |
+| `feedsvc:{tg}:digest-done` | hash | chat -> WITA date (YYYYMMDD) of its last digest sent |
+
+A digest part is in the delivery ledger like an article: `sent:digest-<WITA date>-<part>`.
 
 The bot reads `feedsvc:{news}:events` through the consumer group `telegram`, so
 several bot processes share the pushes and a crash leaves its events pending.
@@ -105,6 +110,8 @@ TELEGRAM = PREFIX + "{tg}:"
 TELEGRAM_PAUSE = TELEGRAM + "pause"
 TELEGRAM_POLLER = TELEGRAM + "poller"
 TELEGRAM_GROUP = "telegram"  # consumer group on EVENTS
+DIGESTS = TELEGRAM + "digest"
+DIGEST_DONE = TELEGRAM + "digest-done"
 
 
 def subscribers(slug: str) -> str:
@@ -136,3 +143,7 @@ def consumer_lease(name: str) -> str:
 
 def rate(scope: int | str) -> str:
     return f"{TELEGRAM}rate:{scope}"
+
+
+def digest_lock(chat_id: int | str) -> str:
+    return f"{TELEGRAM}digest-lock:{chat_id}"
