@@ -3,7 +3,8 @@
 No import cycles among feedsvc/ and bot/ modules (imports under TYPE_CHECKING and
 inside functions count too); nothing in feedsvc/ outside the composition root
 imports bot/; the pure decision modules reach no Redis, aiohttp or Telegram module,
-not even through the project modules they import.
+not even through the project modules they import; no module (bench and tests
+included) is over 400 lines.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ DECISIONS = (
     "feedsvc.dates",
 )
 IO_LIBRARIES = ("redis", "aiohttp", "telegram")
+MAX_LINES = 400
 
 
 def module_files() -> dict[str, Path]:
@@ -154,3 +156,14 @@ def test_decision_modules_reach_no_redis_aiohttp_or_telegram() -> None:
         }
         assert io == set(), module
     assert "redis" in outside["feedsvc.storage.store"]  # the check sees outside imports
+
+
+def test_no_module_is_over_400_lines() -> None:
+    files = [p for top in ("feedsvc", "bot", "bench", "tests") for p in (ROOT / top).rglob("*.py")]
+    assert len(files) > 100
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in files
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}, "split by topic rather than grow"
