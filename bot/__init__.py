@@ -1,4 +1,10 @@
-"""The Telegram side of feedsvc: commands and push delivery."""
+"""The Telegram side of feedsvc: commands and push delivery.
+
+Telegram updates (polling or webhook) and the store's new-article events in;
+command answers and one push per (article, chat) out, within Telegram's limits.
+Reads the core (storage, config); the core never imports this package, the
+composition root (feedsvc/app.py, lifecycle.py) wires it in.
+"""
 
 import os
 
