@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
+from prometheus_client import generate_latest
 from redis.asyncio import Redis
 from telegram import Bot
 from telegram.request import HTTPXRequest
@@ -21,6 +22,7 @@ from bot.ratelimit import RedisRateLimiter
 from bot.subscriptions import Subscriptions
 from feedsvc.config import Settings
 from feedsvc.ingest.entries import is_pushable
+from feedsvc.metrics import Metrics
 from feedsvc.models import Article
 from feedsvc.storage import keys
 from feedsvc.storage.events import Entry, NewArticle, entry_id_at
@@ -222,15 +224,24 @@ async def test_a_timeout_after_the_request_left_stays_in_doubt(
     post = article("Satu")
     await store.upsert(post)
     counted: list[str] = []
+    metrics = Metrics()
+
+    def count(outcome: str) -> None:  # as the bot process counts them for /metrics
+        counted.append(outcome)
+        metrics.count_push(outcome)
+
     request = HTTPXRequest(read_timeout=0.3)
     async with Bot(telegram.token, base_url=telegram.base_url, request=request) as bot:
-        p = pusher(bot, redis, store, bot_settings, count=counted.append)
+        p = pusher(bot, redis, store, bot_settings, count=count)
         assert await p.handle(entry(post))
         assert await p.handle(entry(post))  # the event again: nothing resent
     assert telegram.counts() == {READER: 1, READER + 1: 1, "@kaltara_news": 1}
     records = await Ledger(redis, "x").records(post.id)
     assert records[str(READER)].state == "in_doubt"
     assert sorted(counted) == ["in_doubt", "sent", "sent"]
+    scraped = generate_latest(metrics.registry).decode()
+    assert 'feedsvc_telegram_pushes_total{outcome="in_doubt"} 1.0' in scraped
+    assert 'feedsvc_telegram_pushes_total{outcome="sent"} 2.0' in scraped
     assert "may not have arrived" in caplog.text
 
 

@@ -145,6 +145,29 @@ def test_port_flag_and_port_env_and_reuse_port(tmp_path: Path, redis_url: str) -
         assert [first.wait(30), second.wait(30)] == [0, 0]
 
 
+def test_the_procfile_web_line_serves_on_the_platforms_port(tmp_path: Path, redis_url: str) -> None:
+    """The Procfile's web line as a platform runs it: through a shell, PORT set by the
+    platform, the feedsvc script on PATH; it serves there and stops cleanly on SIGTERM."""
+    procfile = Path(__file__).resolve().parents[2] / "Procfile"
+    lines = dict(line.split(": ", 1) for line in procfile.read_text().splitlines() if line)
+    assert lines["web"] == "feedsvc web --port $PORT"
+    port = free_port()
+    path = tmp_path / "config.toml"
+    path.write_text("[service]\nhost = '0.0.0.0'\nport = 9\n")  # the file's port loses to PORT
+    scripts = str(Path(sys.executable).parent)
+    env = {"PORT": str(port), "REDIS_URL": redis_url, "FEEDSVC_CONFIG": str(path),
+           "PATH": scripts + os.pathsep + os.environ.get("PATH", "")}  # fmt: skip
+    proc = subprocess.Popen(
+        ["sh", "-c", "exec " + lines["web"]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, **env},
+    )  # fmt: skip
+    try:
+        assert wait_healthy(port, proc)["status"] == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read()
+
+
 def test_bad_port_flag_is_a_usage_error() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "feedsvc", "web", "--port", "70000"], capture_output=True, text=True
