@@ -13,11 +13,10 @@ from bot.metrics import telegram_gauges
 from feedsvc import __version__, appkeys, lifecycle, metrics, metrics_view
 from feedsvc.config import Settings
 from feedsvc.ingest.sources import SourceRegistry
-from feedsvc.publish import api, api_sources, feeds, pages, subscribe
+from feedsvc.publish import api, api_sources, feeds, outage, pages, subscribe
 from feedsvc.shutdown import Shutdown
 from feedsvc.storage.connection import SLOTS, is_cluster, silent_primaries
 
-HEALTH_TIMEOUT = 3.0
 ROLES = frozenset({"web", "worker", "bot"})
 
 
@@ -26,8 +25,12 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
-    app = web.Application(client_max_size=api.MAX_BODY, middlewares=[metrics_view.count_requests])
+    app = web.Application(
+        client_max_size=api.MAX_BODY,
+        middlewares=[metrics_view.count_requests, outage.redis_guard],
+    )
     app[appkeys.SETTINGS] = settings
+    app[appkeys.OUTAGE] = outage.Outage()
     app[appkeys.METRICS] = metrics.Metrics()
     app[appkeys.METRICS].scrape_hooks.append(telegram_gauges)
     app[appkeys.SHUTDOWN] = Shutdown(settings.service.shutdown_timeout)
@@ -72,20 +75,26 @@ async def healthz(request: web.Request) -> web.Response:
 async def _sources_status(app: web.Application) -> dict[str, Any] | None:
     registry = SourceRegistry(app[appkeys.REDIS], app[appkeys.SETTINGS])
     try:
-        async with asyncio.timeout(HEALTH_TIMEOUT):
+        async with asyncio.timeout(_health_timeout(app)):
             total, failing = await registry.failing()
     except Exception:
         return None  # Redis went away in between: its status says so next time
     return {"status": "failing" if failing else "ok", "total": total, "failing": len(failing)}
 
 
+def _health_timeout(app: web.Application) -> float:
+    # Each of the two checks gets under half of redis.timeout, the whole request's
+    # budget (outage.redis_guard), so /healthz answers with its own body.
+    return app[appkeys.SETTINGS].redis.timeout * 0.45
+
+
 async def _redis_status(app: web.Application) -> dict[str, Any]:
     mode = app[appkeys.REDIS_MODE]
     client = app[appkeys.REDIS]
     try:
-        async with asyncio.timeout(HEALTH_TIMEOUT):
+        async with asyncio.timeout(timeout := _health_timeout(app)):
             # A cluster is healthy only when every primary answers for its slots.
-            down = await silent_primaries(client, HEALTH_TIMEOUT) if is_cluster(client) else {}
+            down = await silent_primaries(client, timeout) if is_cluster(client) else {}
             info = {} if down else await client.info("server")
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:200]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from feedsvc.metrics import Metrics
     from feedsvc.publish.cache import FeedCache, VersionReader
+    from feedsvc.publish.outage import Outage
     from feedsvc.publish.websub import WebSubPinger
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -32,6 +33,7 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 POLLER = web.AppKey("poller", asyncio.Task)
 FEED_CACHE: web.AppKey[FeedCache] = web.AppKey("feed_cache")
 FEED_VERSIONS: web.AppKey[VersionReader] = web.AppKey("feed_versions")
+OUTAGE: web.AppKey[Outage] = web.AppKey("outage")  # Redis as this process's requests see it
 SHUTDOWN = web.AppKey("shutdown", Shutdown)  # begun on the first SIGTERM/SIGINT
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBSUB: web.AppKey[WebSubPinger] = web.AppKey("websub")

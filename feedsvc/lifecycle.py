@@ -57,7 +57,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
     """
     server = None
     if settings.redis.url:
-        client, mode = client_from_url(settings.redis.url), "external"
+        client, mode = client_from_url(settings.redis.url, settings.redis.timeout), "external"
         where = redact_url(settings.redis.url)
     else:
         server = EmbeddedRedis(settings.redis.data_dir)
@@ -65,7 +65,8 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
             await server.start()
         except EmbeddedRedisError as exc:
             raise StartupError(str(exc)) from None
-        client, where, mode = unix_client(str(server.socket_path)), server.url, "embedded"
+        client = unix_client(str(server.socket_path), settings.redis.timeout)
+        where, mode = server.url, "embedded"
     try:
         await _check_reachable(client, where)
         yield client, mode

@@ -89,6 +89,8 @@ def test_environment_overrides_win(tmp_path: Path) -> None:
         ("[service]\nbase_url = 'ftp://x'\n", "'service.base_url' must be an http(s) URL"),
         ("[redis]\nurl = 'http://x'\n", "'redis.url' must start with one of"),
         ("[store]\nretention = 0\n", "'store.retention' must be at least 1"),
+        ("[redis]\ntimeout = 0\n", "'redis.timeout' must be from 1.5 to 60 seconds"),
+        ("[redis]\ntimeout = nan\n", "'redis.timeout' must be from 1.5 to 60 seconds"),
         ("[logging]\nformat = 'xml'\n", "'logging.format' must be one of text, json, got 'xml'"),
         ("[logging]\nlevel = 'loud'\n", "'logging.level' must be one of debug, info, warning"),
         ("[logging]\naccess_log = 'yes'\n", "'logging.access_log' must be true or false"),

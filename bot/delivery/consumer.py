@@ -38,7 +38,7 @@ from feedsvc.storage.events import Entry, EventStream
 log = logging.getLogger(__name__)
 
 BATCH = 20
-BLOCK_MS = 1_000  # well under the client's socket_timeout (5 s), or reads time out
+BLOCK_MS = 1_000  # under the client's command timeout (redis.timeout, at least 1.5 s)
 LEASE_MS = 10_000  # a consumer whose lease is this old is gone
 LEASE_RENEW = 2.0
 TAKE_OVER_EVERY = 2.0  # seconds between looks for events of gone consumers

@@ -19,6 +19,9 @@ from feedsvc.config.settings import Settings, SourceSettings, TelegramSettings
 from feedsvc.config.sourcecheck import check_category, check_source_fields
 from feedsvc.urls import http_url
 
+# The bot's blocking stream read waits 1 s; a command timeout must leave it room.
+MIN_REDIS_TIMEOUT = 1.5
+MAX_REDIS_TIMEOUT = 60.0
 _TOKEN = re.compile(r"[!-~]+")  # printable ASCII, no space
 
 
@@ -36,6 +39,11 @@ def check_values(s: Settings, where: str) -> None:
         fail("service.header_timeout", "must be a positive number of seconds")
     if s.redis.url and urlsplit(s.redis.url).scheme not in REDIS_SCHEMES:
         fail("redis.url", f"must start with one of {', '.join(REDIS_SCHEMES)}://")
+    if not MIN_REDIS_TIMEOUT <= s.redis.timeout <= MAX_REDIS_TIMEOUT:
+        fail(
+            "redis.timeout",
+            f"must be from {MIN_REDIS_TIMEOUT} to {MAX_REDIS_TIMEOUT:.0f} seconds",
+        )
     if s.store.retention < 1:
         fail("store.retention", "must be at least 1")
     if s.store.max_categories < 1:

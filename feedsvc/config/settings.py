@@ -23,6 +23,7 @@ class ServiceSettings:
 class RedisSettings:
     url: str = ""
     data_dir: str = "./data"
+    timeout: float = 2.0  # seconds any one Redis command may take; the web answers 503 past it
 
 
 @dataclass(frozen=True)

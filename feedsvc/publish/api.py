@@ -24,6 +24,7 @@ from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Article, is_article_id, is_slug, slugify, stable_id
 from feedsvc.publish.feeds import whole_number
 from feedsvc.publish.feedurls import feed_url
+from feedsvc.publish.outage import write_time_left
 from feedsvc.publish.render import FORMATS
 from feedsvc.search import parse_query, search
 from feedsvc.storage.removal import Removals
@@ -123,7 +124,10 @@ async def post_article(request: web.Request) -> web.Response:
     if data.get("published") is None:
         article = await _keep_first_date(store, article)
     pushable = is_pushable(article, True, now, settings.telegram.max_push_age_hours)
-    result = await store.upsert(article, pushable=pushable)
+    # A write Redis runs after the client got its 503 (a frozen server thawing) must
+    # not happen: the script refuses it past this deadline on Redis's own clock.
+    deadline = await store.deadline(write_time_left(request))
+    result = await store.upsert(article, pushable=pushable, deadline_ms=deadline)
     pinger = request.app.get(appkeys.WEBSUB)
     if pinger is not None and result.status in (UpsertStatus.NEW, UpsertStatus.UPDATED):
         pinger.notify(set(article.slugs))

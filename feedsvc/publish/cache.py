@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ class FeedCache:
 
     def __init__(self, max_entries: int = CACHE_ENTRIES) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[CacheKey, tuple[int, Rendered]] = OrderedDict()
+        # key -> (store version, rendered, when rendered on the monotonic clock)
+        self._entries: OrderedDict[CacheKey, tuple[int, Rendered, float]] = OrderedDict()
         self._pending: dict[tuple[CacheKey, int], asyncio.Future[Rendered]] = {}
 
     async def get(
@@ -118,8 +120,13 @@ class FeedCache:
         self._store(key, version, rendered)
         return rendered, False
 
+    def stale(self, key: CacheKey) -> tuple[Rendered, float] | None:
+        """The last rendering of `key` whatever its version, and when it was rendered."""
+        cached = self._entries.get(key)
+        return (cached[1], cached[2]) if cached is not None else None
+
     def _store(self, key: CacheKey, version: int, rendered: Rendered) -> None:
-        self._entries[key] = (version, rendered)
+        self._entries[key] = (version, rendered, time.monotonic())
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

@@ -8,7 +8,9 @@ misses for one key share one render (cache.py); validators, 304s and gzip: httpc
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -19,6 +21,7 @@ from feedsvc.models import is_slug
 from feedsvc.publish.cache import FeedCache, Rendered, VersionReader
 from feedsvc.publish.feedurls import feed_info, feed_links
 from feedsvc.publish.httpcache import respond
+from feedsvc.publish.outage import REDIS_TROUBLE
 from feedsvc.publish.render import (
     CONTENT_TYPES,
     FORMATS,
@@ -74,19 +77,40 @@ async def serve_feed(request: web.Request, slug: str | None, fmt: str) -> web.St
     page, limit = page_and_limit(request, settings)
     if slug is not None and not is_slug(slug):
         raise web.HTTPNotFound(text="no such category\n")
-    version = await request.app[appkeys.FEED_VERSIONS].version(slug)
+    key = (slug, fmt, page, limit)
+    try:
+        # Half the request's budget (outage.redis_guard), so a stale copy is in time.
+        async with asyncio.timeout(settings.redis.timeout / 2):
+            version = await request.app[appkeys.FEED_VERSIONS].version(slug)
+    except REDIS_TROUBLE as exc:
+        stale = request.app[appkeys.FEED_CACHE].stale(key)
+        if stale is None:
+            raise
+        request.app[appkeys.OUTAGE].failed(exc, time.monotonic())
+        return serve_stale(request, stale, CONTENT_TYPES[fmt], feed_links(settings, *key))
     if version is None:
         raise web.HTTPNotFound(text="no such category\n")
 
     async def build() -> Rendered:
         return await render_feed(request.app, slug, fmt, page, limit)
 
-    rendered, hit = await request.app[appkeys.FEED_CACHE].get(
-        (slug, fmt, page, limit), version, build
-    )
+    rendered, hit = await request.app[appkeys.FEED_CACHE].get(key, version, build)
     request.app[appkeys.METRICS].render_cache(hit)
     links = {"Link": feed_links(settings, slug, fmt, page, limit)}
     return respond(request, rendered, CONTENT_TYPES[fmt], links)
+
+
+def serve_stale(
+    request: web.Request, stale: tuple[Rendered, float], content_type: str, links: str
+) -> web.Response:
+    """The last rendering of a feed while Redis cannot say whether it is current."""
+    rendered, rendered_at = stale
+    age = max(0, round(time.monotonic() - rendered_at))
+    # RFC 9111 5.2: Age; Warning 110 (obsoleted by RFC 9111, still what caches show).
+    headers = {"Link": links, "Age": str(age), "Warning": '110 - "Response is Stale"'}
+    response = respond(request, rendered, content_type, headers)
+    response.headers["Cache-Control"] = "no-cache"  # no cache should keep a stale copy
+    return response
 
 
 def page_and_limit(request: web.Request, settings: Settings) -> tuple[int, int]:

@@ -23,27 +23,32 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 
 # Short timeouts: /healthz must answer quickly while Redis is away, and the
-# pollers retry on their own schedule anyway.
+# pollers retry on their own schedule anyway. `redis.timeout` sets the command
+# timeout of the service's clients.
+DEFAULT_TIMEOUT = 2.0
 CLIENT_OPTIONS: dict[str, Any] = {
     "decode_responses": True,
     "socket_connect_timeout": 2,
-    "socket_timeout": 5,
     "health_check_interval": 15,
 }
+
+
+def _options(timeout: float) -> dict[str, Any]:
+    return {**CLIENT_OPTIONS, "socket_timeout": timeout}
 
 
 def _retry() -> Retry:
     return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2)
 
 
-def client_from_url(url: str) -> Redis:
-    """A client for `url`; nothing is connected until the first command."""
+def client_from_url(url: str, timeout: float = DEFAULT_TIMEOUT) -> Redis:
+    """A client for `url` whose commands time out after `timeout` s; connects on first use."""
     parts = urlsplit(url)
     if parts.scheme.endswith("+cluster"):
-        return _cluster(parts)  # type: ignore[return-value]
+        return _cluster(parts, timeout)  # type: ignore[return-value]
     if parts.scheme == "redis+sentinel":
-        return _sentinel_master(parts)
-    return Redis.from_url(url, retry=_retry(), **CLIENT_OPTIONS)
+        return _sentinel_master(parts, timeout)
+    return Redis.from_url(url, retry=_retry(), **_options(timeout))
 
 
 def raise_if_cancelled() -> None:
@@ -58,8 +63,8 @@ def raise_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-def unix_client(socket_path: str) -> Redis:
-    return Redis(unix_socket_path=socket_path, retry=_retry(), **CLIENT_OPTIONS)
+def unix_client(socket_path: str, timeout: float = DEFAULT_TIMEOUT) -> Redis:
+    return Redis(unix_socket_path=socket_path, retry=_retry(), **_options(timeout))
 
 
 SLOTS = 16384  # hash slots of a Redis Cluster
@@ -141,7 +146,7 @@ def _cluster_problem(text: str) -> str:
     return f"no node answers ({detail})"
 
 
-def _cluster(parts: Any) -> RedisCluster:
+def _cluster(parts: Any, timeout: float) -> RedisCluster:
     auth, _, hosts = parts.netloc.rpartition("@")
     first, *others = hosts.split(",")
     plain = urlunsplit(
@@ -158,7 +163,7 @@ def _cluster(parts: Any) -> RedisCluster:
         # which breaks the commands other tasks have in flight on them.
         reinitialize_steps=0,
         retry=_retry(),
-        **CLIENT_OPTIONS,
+        **_options(timeout),
     )
 
 
@@ -167,7 +172,7 @@ def _host_port(node: str, default_port: int) -> tuple[str, int]:
     return (host, int(port)) if host else (node, default_port)
 
 
-def _sentinel_master(parts: Any) -> Redis:
+def _sentinel_master(parts: Any, timeout: float) -> Redis:
     hosts = parts.netloc.rsplit("@", 1)[-1]
     password = unquote(parts.password) if parts.password else None
     nodes = [_host_port(node, 26379) for node in hosts.split(",")]
@@ -176,7 +181,7 @@ def _sentinel_master(parts: Any) -> Redis:
         raise ValueError("a redis+sentinel URL needs the service name as its path")
     db = int(path[1]) if len(path) > 1 else 0
     sentinel = Sentinel(
-        nodes, sentinel_kwargs={"password": password}, password=password, **CLIENT_OPTIONS
+        nodes, sentinel_kwargs={"password": password}, password=password, **_options(timeout)
     )
     return sentinel.master_for(path[0], db=db, retry=_retry())
 

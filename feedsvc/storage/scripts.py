@@ -65,6 +65,15 @@ local retention, maxlen, alt_id = tonumber(ARGV[11]), ARGV[12], ARGV[13]
 local max_categories, fallback_name, fallback_slug = tonumber(ARGV[14]), ARGV[15], ARGV[16]
 local ncat = tonumber(ARGV[17])
 local CAT = 17
+-- An optional last argument: a deadline on Redis's clock, in ms. A call that
+-- reaches Redis after it (its client gave up, the server was frozen) writes nothing.
+local deadline = tonumber(ARGV[CAT + 2 * ncat + 1])
+if deadline then
+  local now = redis.call('TIME')
+  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then
+    return redis.error_reply('LATE the deadline of this write had passed')
+  end
+end
 
 local function split(s)
   local out = {}

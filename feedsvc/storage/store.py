@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from feedsvc.models import DEFAULT_CATEGORY, Article, slugify
 from feedsvc.storage import events, keys
@@ -26,6 +26,10 @@ from feedsvc.storage.codec import alt_id, decode, encode, link_key, score_of
 from feedsvc.storage.scripts import DECLARE, LIST, PUBLISHED, UPSERT
 
 log = logging.getLogger(__name__)
+
+
+class DeadlinePassed(RedisError):
+    """Redis ran an upsert after its deadline, so nothing was written."""
 
 
 class UpsertStatus(enum.StrEnum):
@@ -81,11 +85,33 @@ class Store:
         self._told_full = False
 
     async def upsert(
-        self, article: Article, *, pushable: bool = False, fallback: str = DEFAULT_CATEGORY
+        self,
+        article: Article,
+        *,
+        pushable: bool = False,
+        fallback: str = DEFAULT_CATEGORY,
+        deadline_ms: int | None = None,
     ) -> Upserted:
-        """Insert or update; a new article also appends an event (pushable or not)."""
-        result = await self._upsert(**self._upsert_call(article, pushable, fallback))
+        """Insert or update; a new article also appends an event (pushable or not).
+
+        With `deadline_ms` (on Redis's clock, see `deadline`), a call Redis runs
+        after it writes nothing and raises DeadlinePassed.
+        """
+        call = self._upsert_call(article, pushable, fallback)
+        if deadline_ms is not None:
+            call["args"].append(deadline_ms)
+        try:
+            result = await self._upsert(**call)
+        except ResponseError as exc:
+            if str(exc).startswith("LATE"):
+                raise DeadlinePassed(str(exc)) from None
+            raise
         return self._upserted(result)
+
+    async def deadline(self, seconds: float) -> int:
+        """Redis's clock `seconds` from now, in ms: a deadline for `upsert`."""
+        sec, usec = await self.redis.time()
+        return int(sec) * 1000 + int(usec) // 1000 + round(seconds * 1000)
 
     async def upsert_many(
         self, articles: list[tuple[Article, bool]], *, fallback: str = DEFAULT_CATEGORY
