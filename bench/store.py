@@ -7,9 +7,10 @@ Starts the embedded Redis (append-only, fsync always, as in production) in a
 temporary directory, or uses REDIS_URL (a throwaway database: it is flushed).
 With --cluster: a standalone redis-server and the 3-master local cluster of the
 tests (tests/fakes/cluster.py), both on loopback TCP with the same persistence
-(append-only, fsync every second), measured in the same run; every cluster row
-is set next to the standalone one. The raw baseline's keys share one hash tag,
-as the store's do, so its MGET is valid on the cluster too.
+(append-only, fsync every second), both up at once and measured in alternating
+rounds (--rounds, medians); every cluster row is set next to the standalone one.
+The raw baseline's keys share one hash tag, as the store's do, so its MGET is
+valid on the cluster too.
 Prints Markdown tables; paste them into docs/BENCHMARKS.md.
 """
 
@@ -21,6 +22,7 @@ import contextlib
 import os
 import platform
 import random
+import statistics
 import string
 import sys
 import tempfile
@@ -164,27 +166,44 @@ async def standalone_tcp(directory: Path) -> AsyncIterator[Redis]:
 
 
 async def run_cluster(args: argparse.Namespace) -> None:
+    """Both up at once; rounds alternate between them, each row the median of its rounds
+    (on a shared machine, load moves more between minutes than between the two)."""
     base = Path(tempfile.mkdtemp(prefix="feedsvc-bench-"))
     (base / "standalone").mkdir()
     (base / "cluster").mkdir()
-    async with standalone_tcp(base / "standalone") as redis:
-        version = (await redis.info("server"))["redis_version"]
-        alone = await measure(redis, args.articles, args.lists, args.concurrency)
     cluster = LocalCluster(base / "cluster")
     await asyncio.to_thread(cluster.start)
+    together = client_from_url(cluster.url)
     try:
-        redis = client_from_url(cluster.url)
-        try:
-            together = await measure(redis, args.articles, args.lists, args.concurrency)
-        finally:
-            await redis.aclose()
+        async with standalone_tcp(base / "standalone") as alone:
+            version = (await alone.info("server"))["redis_version"]
+            runs: dict[str, list[list[tuple]]] = {"standalone": [], "cluster": []}
+            for _ in range(args.rounds):
+                for name, redis in (("standalone", alone), ("cluster", together)):
+                    runs[name].append(
+                        await measure(redis, args.articles, args.lists, args.concurrency)
+                    )
     finally:
+        await together.aclose()
         await asyncio.to_thread(cluster.stop)
+    standalone, clustered = median_rows(runs["standalone"]), median_rows(runs["cluster"])
+    print(f"Medians of {args.rounds} alternating rounds.\n")
     print("Standalone redis-server (TCP, appendonly, fsync every second):\n")
-    print(report(alone, args, version))
+    print(report(standalone, args, version))
     print("\n3-master cluster (same settings per node):\n")
-    print(report(together, args, version))
-    print("\n" + compare(alone, together))
+    print(report(clustered, args, version))
+    print("\n" + compare(standalone, clustered))
+
+
+def median_rows(rounds: list[list[tuple]]) -> list[tuple]:
+    """Row by row, the median of each rate over the rounds."""
+    rows = []
+    for same in zip(*rounds, strict=True):
+        c, name, _, base, _ = same[0]
+        ops = statistics.median(r[2] for r in same)
+        base_ops = statistics.median(r[4] for r in same)
+        rows.append((c, name, ops, base, base_ops))
+    return rows
 
 
 async def main() -> None:
@@ -193,6 +212,7 @@ async def main() -> None:
     parser.add_argument("--lists", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cluster", action="store_true", help="standalone against a cluster")
+    parser.add_argument("--rounds", type=int, default=3, help="with --cluster: rounds of each")
     args = parser.parse_args()
     if args.cluster:
         await run_cluster(args)
