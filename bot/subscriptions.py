@@ -8,18 +8,20 @@ own, and the ledger counts each once.
 Two views of the same facts are written together in one transaction: per category
 the chats (what a push fans out to) and per chat the categories (what /status shows
 and what a chat that blocked the bot leaves behind). A subscription's keywords are
-kept per category (chat -> keywords), so a push reads one hash per category.
+kept per category (chat -> keywords) with a version per category; each process
+keeps the category's filters inverted (`FilterIndex`), rebuilt when the version
+moves, so a push reads the subscriber sets and one version hash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from feedsvc.storage import keys
-from feedsvc.words import compiled
+from feedsvc.words import FilterIndex
 
 ALL = "all"  # the subscription to every category ("/langganan semua")
 TOPIC = "/"  # between a chat id and a forum topic's thread id
@@ -47,24 +49,26 @@ class ChatSettings:
 
 
 def wanted(
-    members: Mapping[str, Iterable[str]],
-    filters: Mapping[str, Mapping[str, str]],
-    words: frozenset[str],
+    members: Mapping[str, set[str]], indexes: Mapping[str, FilterIndex], words: frozenset[str]
 ) -> set[str]:
     """The chats a post reaches: a subscriber of one of its categories whose keywords
     for that category (if any) match the post's words. Pure."""
     chats: set[str] = set()
     for slug, chats_of_slug in members.items():
-        kept = filters.get(slug, {})
-        for chat in chats_of_slug:
-            if chat not in chats and (chat not in kept or compiled(kept[chat]).matches(words)):
-                chats.add(chat)
+        index = indexes.get(slug)
+        if index is None:
+            chats |= chats_of_slug
+            continue
+        chats |= chats_of_slug - index.filtered
+        chats |= index.passing(words) & chats_of_slug
     return chats
 
 
 class Subscriptions:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        # Per category: the keyword version the index was built at, and the index.
+        self._indexes: dict[str, tuple[str, FilterIndex]] = {}
 
     async def add(
         self, chat_id: int | str, slugs: list[str], keywords: str | None = None
@@ -85,6 +89,7 @@ class Subscriptions:
                         pipe.hset(keys.keywords(slug), chat, keywords)
                     else:
                         pipe.hdel(keys.keywords(slug), chat)
+                    pipe.hincrby(keys.KEYWORDS_VERSIONS, slug)
             base, thread = split(chat)
             if thread is not None:
                 pipe.sadd(keys.topics(base), chat)
@@ -102,6 +107,7 @@ class Subscriptions:
                 for slug in gone:
                     pipe.srem(keys.subscribers(slug), chat)
                     pipe.hdel(keys.keywords(slug), chat)
+                    pipe.hincrby(keys.KEYWORDS_VERSIONS, slug)
                 if len(gone) == len(have):
                     pipe.hdel(keys.TELEGRAM_QUIET, chat)
                     base, thread = split(chat)
@@ -154,11 +160,24 @@ class Subscriptions:
         async with self.redis.pipeline(transaction=False) as pipe:
             for slug in scopes:
                 pipe.smembers(keys.subscribers(slug))
-                pipe.hgetall(keys.keywords(slug))
-            found = await pipe.execute()
-        members = dict(zip(scopes, found[0::2], strict=True))
-        filters = dict(zip(scopes, found[1::2], strict=True))
-        return wanted(members, filters, words)
+            pipe.hmget(keys.KEYWORDS_VERSIONS, scopes)
+            *found, versions = await pipe.execute()
+        members = {slug: set(chats) for slug, chats in zip(scopes, found, strict=True)}
+        indexes = {}
+        for slug, version in zip(scopes, versions, strict=True):
+            if version is not None:
+                indexes[slug] = await self._index(slug, version)
+        return wanted(members, indexes, words)
+
+    async def _index(self, slug: str, version: str) -> FilterIndex:
+        """A category's keyword index, rebuilt only when its keywords changed."""
+        cached = self._indexes.get(slug)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        # Read after the version: at worst newer than it, and rebuilt once more then.
+        index = FilterIndex.build(await self.redis.hgetall(keys.keywords(slug)))
+        self._indexes[slug] = (version, index)
+        return index
 
     async def move(self, old_chat: int | str, new_chat: int | str) -> list[str]:
         """A group became a supergroup with a new id: its subscriptions follow it."""

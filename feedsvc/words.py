@@ -122,6 +122,48 @@ class KeywordFilter:
         return bool(self.words)
 
 
+@dataclass(frozen=True, slots=True)
+class FilterIndex:
+    """The keyword filters of one category's subscribers, inverted (root word -> chats),
+    so the chats a post passes are a few set unions whatever their number."""
+
+    filtered: frozenset[str]  # chats with keywords
+    open: frozenset[str]  # chats with exclusions only: passed unless one is there
+    include: dict[str, frozenset[str]]
+    exclude: dict[str, frozenset[str]]
+
+    @classmethod
+    def build(cls, stored: dict[str, str]) -> FilterIndex:
+        """From chat -> stored keywords (`str(KeywordFilter)`)."""
+        include: dict[str, set[str]] = {}
+        exclude: dict[str, set[str]] = {}
+        opened = set()
+        for chat, keywords in stored.items():
+            f = compiled(keywords)
+            if not f.include:
+                opened.add(chat)
+            for word in f.include:
+                include.setdefault(word, set()).add(chat)
+            for word in f.exclude:
+                exclude.setdefault(word, set()).add(chat)
+        return cls(
+            frozenset(stored),
+            frozenset(opened),
+            {w: frozenset(c) for w, c in include.items()},
+            {w: frozenset(c) for w, c in exclude.items()},
+        )
+
+    def passing(self, post: frozenset[str]) -> set[str]:
+        """The filtered chats whose keywords `post` (its root words) matches."""
+        matched, dropped = set(self.open), set()
+        for word in post:
+            if chats := self.include.get(word):
+                matched |= chats
+            if chats := self.exclude.get(word):
+                dropped |= chats
+        return matched - dropped
+
+
 def parse_keywords(text: str, limit: int = MAX_KEYWORDS) -> KeywordFilter:
     """Keywords as a user types them ("banjir, longsor -hoaks"); KeywordError when
     they are not plain words or too many. An empty text is the empty filter."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ from bot.quiet import is_quiet, parse_window
 from bot.subscriptions import wanted
 from feedsvc.words import (
     MAX_KEYWORDS,
+    FilterIndex,
     KeywordError,
     Problem,
     compiled,
@@ -98,14 +100,38 @@ def test_twenty_keywords_are_allowed() -> None:
     assert len(parse_keywords(" ".join(f"k{i}" for i in range(MAX_KEYWORDS))).words) == 20
 
 
+def indexes(**filters: dict[str, str]) -> dict[str, FilterIndex]:
+    return {slug: FilterIndex.build(stored) for slug, stored in filters.items()}
+
+
 def test_recipients_keep_unfiltered_and_matching_subscribers() -> None:
-    members = {"kaltara": ["1", "2", "3"], "all": ["4", "5"]}
-    filters = {"kaltara": {"2": "banjir", "3": "pemilu"}, "all": {"5": "-banjir"}}
+    members = {"kaltara": {"1", "2", "3", "6"}, "all": {"4", "5"}}
+    filters = indexes(
+        kaltara={"2": "banjir", "3": "pemilu", "6": "longsor -hoaks"}, all={"5": "-banjir"}
+    )
     assert wanted(members, filters, word_set("Banjir di Sebatik")) == {"1", "2", "4"}
     assert wanted(members, filters, word_set("Harga naik")) == {"1", "4", "5"}
+    assert wanted(members, filters, word_set("Longsor, bukan hoaks")) == {"1", "4", "5"}
+    assert wanted(members, filters, word_set("Tanah longsor")) == {"1", "4", "5", "6"}
     # One of a chat's subscriptions that lets the post through is enough.
-    members = {"kaltara": ["9"], "all": ["9"]}
-    assert wanted(members, {"kaltara": {"9": "pemilu"}}, word_set("Harga naik")) == {"9"}
+    members = {"kaltara": {"9"}, "all": {"9"}}
+    assert wanted(members, indexes(kaltara={"9": "pemilu"}), word_set("Harga naik")) == {"9"}
+    # A filter of a chat no longer subscribed sends it nothing.
+    assert wanted({"kaltara": {"1"}}, indexes(kaltara={"7": "-x"}), word_set("x y")) == {"1"}
+
+
+def test_the_index_agrees_with_each_filter_alone() -> None:
+    rng = random.Random(3)
+    vocabulary = ["banjir", "longsor", "pln", "harga", "jalan", "tarakan", "sekolah", "guru"]
+    stored = {}
+    for chat in range(300):
+        picked = rng.sample(vocabulary, rng.randint(1, 4))
+        stored[str(chat)] = " ".join(("-" + w) if rng.random() < 0.2 else w for w in picked)
+    index = FilterIndex.build(stored)
+    for _ in range(50):
+        post = frozenset(rng.sample(vocabulary, rng.randint(0, 5)))
+        alone = {chat for chat, words in stored.items() if compiled(words).matches(post)}
+        assert index.passing(post) == alone
 
 
 def wita(hour: int, minute: int = 0) -> datetime:

@@ -40,6 +40,7 @@ forum topic:
 | `feedsvc:{tg}:subs:<slug>` | set | chat ids subscribed to a category |
 | `feedsvc:{tg}:chat:<chat id>` | set | category slugs one chat subscribes to |
 | `feedsvc:{tg}:words:<slug>` | hash | chat -> its keywords for that category |
+| `feedsvc:{tg}:words-version` | hash | slug -> counter moved by every keyword change there |
 | `feedsvc:{tg}:quiet` | hash | chat -> its quiet hours in WITA, "22-6" |
 | `feedsvc:{tg}:topics:<chat id>` | set | subscribed forum topics of a group ("chat/thread") |
 | `feedsvc:{tg}:sent:<article id>` | hash | delivery ledger: chat -> claim or outcome (a week) |
@@ -126,6 +127,7 @@ def keywords(slug: str) -> str:
     return f"{TELEGRAM}words:{slug}"
 
 
+KEYWORDS_VERSIONS = TELEGRAM + "words-version"
 TELEGRAM_QUIET = TELEGRAM + "quiet"
 
 
