@@ -154,6 +154,7 @@ class Source:
     interval: float = 300.0
     link_selector: str = ""
     origin: str = "config"
+    full_content: bool = False  # kind "feed": each new entry's page gives the content
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,3 +178,4 @@ class SourceStatus:
     new_articles: int = 0
     primed: bool = False  # a poll has succeeded once: later finds are news
     warning: str = ""  # what the last successful poll could not use ("2 entries skipped: …")
+    excerpt_only: bool = False  # the feed's entries carry a summary only, no article text

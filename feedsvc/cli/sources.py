@@ -50,6 +50,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument(
         "--link-selector", default="", metavar="CSS", help="--kind html: CSS for article links"
     )
+    add.add_argument(
+        "--full-content",
+        action="store_true",
+        help="--kind feed: fetch each new entry's page for the full text (excerpt-only feeds)",
+    )
 
     remove = add_command(actions, "remove", "stop polling a source added at run time", _sources_rm)
     remove.add_argument("name")
@@ -115,6 +120,11 @@ def _notes(source: Source, status: SourceStatus, now: float, tz: tzinfo) -> list
         notes.append(f"    error ({ago(status.last_error_at, now, tz)}): {status.last_error}")
     if status.warning:
         notes.append(f"    warning: {status.warning}")
+    if status.excerpt_only and not source.full_content:
+        notes.append(
+            "    excerpt only: its entries carry a summary, not the article; with "
+            "full_content = true (sources add --full-content) each new entry's page gives the text"
+        )
     if status.url and status.url != source.url and status.defined_url == source.url:
         notes.append(f"    moved permanently to {status.url}")
     elif status.moved_to:
@@ -192,6 +202,7 @@ def _new_source(settings: Settings, args: argparse.Namespace) -> Source:
         interval=args.interval or settings.poll.interval,
         link_selector=args.link_selector,
         origin="added",
+        full_content=args.full_content,
     )
     try:
         check_source(source)

@@ -108,7 +108,10 @@ def _check_sources(sources: tuple[SourceSettings, ...], fail: Fail) -> None:
         def fail_field(field: str, why: str, key: str = key) -> typing.NoReturn:
             fail(f"{key}.{field}", why)
 
-        check_source_fields(src.name, src.url, src.kind, src.interval, src.category, fail_field)
+        check_source_fields(
+            src.name, src.url, src.kind, src.interval, src.category, fail_field,
+            full_content=src.full_content,
+        )  # fmt: skip
         if src.name in seen:
             fail(f"{key}.name", f"repeats the source name {src.name!r}")
         seen.add(src.name)

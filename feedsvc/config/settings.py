@@ -71,6 +71,7 @@ class SourceSettings:
     category: str = ""
     interval: float | None = None  # None: poll.interval
     link_selector: str = ""
+    full_content: bool = False  # kind "feed": each new entry's page gives the content
 
 
 @dataclass(frozen=True)

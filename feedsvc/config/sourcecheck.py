@@ -17,9 +17,16 @@ FieldFail = typing.Callable[[str, str], typing.NoReturn]
 
 
 def check_source_fields(
-    name: str, url: str, kind: str, interval: float | None, category: str, fail: FieldFail
+    name: str,
+    url: str,
+    kind: str,
+    interval: float | None,
+    category: str,
+    fail: FieldFail,
+    *,
+    full_content: bool = False,
 ) -> None:
-    """Name, URL, kind, interval (None: the default) and category of one source."""
+    """Name, URL, kind, interval (None: the default), category and full_content."""
     if not SOURCE_NAME.match(name):
         fail("name", "must be 1-64 letters, digits, '.', '_' or '-'")
     if http_url(url) is None:
@@ -30,6 +37,11 @@ def check_source_fields(
         fail("interval", "must be a positive number of seconds")
     if category:
         check_category(category, lambda why: fail("category", why))
+    if not isinstance(full_content, bool):
+        fail("full_content", f"must be true or false, got {full_content!r}")
+    if full_content and kind != "feed":
+        # An html source reads every article page already.
+        fail("full_content", 'only applies to kind = "feed"')
 
 
 def check_category(name: str, fail: typing.Callable[[str], typing.NoReturn]) -> None:

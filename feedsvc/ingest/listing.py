@@ -76,11 +76,16 @@ async def fetch_pages(
             return link, page.entry if page.kind == ARTICLE else None, True
 
     results = await asyncio.gather(*(one(link) for link in links))
-    done = {link: now for link, _, settled in results if settled}
-    if done:
-        key = keys.source_seen(source.name)
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(key, done)
-            pipe.zremrangebyrank(key, 0, -SEEN_KEEP - 1)
-            await pipe.execute()
+    await remember(redis, source, {link: now for link, _, settled in results if settled})
     return [entry for _, entry, _ in results if entry is not None]
+
+
+async def remember(redis: Redis, source: Source, done: dict[str, float]) -> None:
+    """Remember links fetched to a settled end (with when), the newest SEEN_KEEP."""
+    if not done:
+        return
+    key = keys.source_seen(source.name)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zadd(key, done)
+        pipe.zremrangebyrank(key, 0, -SEEN_KEEP - 1)
+        await pipe.execute()

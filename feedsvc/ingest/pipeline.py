@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from feedsvc.config import Settings
-from feedsvc.ingest import listing
+from feedsvc.ingest import fullcontent, listing
 from feedsvc.ingest.entries import (
     Counts,
     feed_warning,
@@ -184,16 +184,41 @@ class Ingestor:
                 "source %s: usable despite: %s", source.name, parsed.error,
                 extra={"source": source.name},
             )  # fmt: skip
+        entries, page_warning = list(parsed.entries), ""
+        if source.full_content:
+            entries, page_warning = await self._with_page_texts(source, entries, now)
         counts = await self.store_entries(
-            parsed.entries, source, status.primed, now, skipped=parsed.skipped
+            entries, source, status.primed, now, skipped=parsed.skipped
         )
         bounds = [b for b in (fetch.max_age(), parsed.ttl) if b]
+        warnings = (feed_warning(parsed, counts), page_warning)
         return PollOutcome(
             counts,
             lower_bound=max(bounds) if bounds else None,
             fetch=fetch,
-            warning=feed_warning(parsed, counts),
+            warning="; ".join(w for w in warnings if w),
+            excerpt_only=fullcontent.is_excerpt_only(parsed.entries),
         )
+
+    async def _with_page_texts(
+        self, source: Source, entries: list[Entry], now: float
+    ) -> tuple[list[Entry], str]:
+        """full_content: the entries (of the newest poll.max_entries) with their pages' text."""
+        kept, _ = newest(entries, self.settings.poll.max_entries)
+        when = datetime.fromtimestamp(now, UTC)
+
+        async def stored(entry: Entry) -> str:
+            try:
+                article = await self.store.get(to_article(entry, source, when).id)
+            except (ValueError, OverflowError):  # store_entries counts it as skipped
+                return ""
+            return article.content if article is not None else ""
+
+        filled = await fullcontent.fill(
+            self.redis, self.fetcher, self._read_page, stored, source, kept, now
+        )
+        by_entry = {id(old): new for old, new in zip(kept, filled.entries, strict=True)}
+        return [by_entry.get(id(entry), entry) for entry in entries], filled.warning()
 
     async def _parse_feed(self, fetch: FetchResult, now: float) -> ParsedFeed:
         when = datetime.fromtimestamp(now, UTC)

@@ -36,8 +36,9 @@ def check_source(source: Source, prefix: str | None = None) -> None:
         raise SourceError(f"{lead}{field} {why}")
 
     check_source_fields(
-        source.name, source.url, source.kind, source.interval, source.category, fail
-    )
+        source.name, source.url, source.kind, source.interval, source.category, fail,
+        full_content=source.full_content,
+    )  # fmt: skip
 
 
 class SourceRegistry:
@@ -54,6 +55,7 @@ class SourceRegistry:
                 category=s.category,
                 interval=self.settings.source_interval(s),
                 link_selector=s.link_selector,
+                full_content=s.full_content,
             )
             for s in self.settings.sources
         ]

@@ -40,6 +40,7 @@ class PollOutcome:
     lower_bound: float | None = None  # seconds the server asked us to wait at least
     fetch: Fetched | None = None
     warning: str = ""  # a successful poll that still needs the owner's eye
+    excerpt_only: bool = False  # a feed whose entries carry a summary only
 
 
 class PollCrash(Exception):
@@ -92,7 +93,9 @@ def succeeded(
             log.warning(
                 "source %s: %s", source.name, outcome.warning, extra={"source": source.name}
             )
-        status = dataclasses.replace(status, warning=outcome.warning)
+        status = dataclasses.replace(
+            status, warning=outcome.warning, excerpt_only=outcome.excerpt_only
+        )
     return dataclasses.replace(
         status,
         last_poll=now,

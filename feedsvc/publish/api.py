@@ -389,6 +389,8 @@ def source_json(source: Any, status: Any, now: float) -> dict[str, Any]:
         "last_error": status.last_error or None,
         "last_error_at": iso(status.last_error_at),
         "warning": status.warning or None,
+        "full_content": source.full_content,
+        "excerpt_only": status.excerpt_only,
         "failures": status.failures,
         "next_poll": iso(status.next_poll),
         "polls": status.polls,

@@ -178,6 +178,8 @@ def source_outline(source: Source) -> Outline:
     extra = {"name": source.name, "kind": source.kind, "interval": f"{source.interval:g}"}
     if source.link_selector:
         extra["linkSelector"] = source.link_selector
+    if source.full_content:
+        extra["fullContent"] = "true"
     return Outline(
         text=source.name,
         title=source.name,
@@ -253,6 +255,7 @@ def _source(outline: Outline, url: str, taken: set[str], category: str, interval
         interval=interval,
         link_selector=extra.get("linkSelector", "") if kind == "html" else "",
         origin="added",
+        full_content=kind == "feed" and extra.get("fullContent") == "true",
     )
     check_source(source, prefix="")  # the outline is named where the reason is shown
     return source
