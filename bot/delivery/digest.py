@@ -29,7 +29,7 @@ from bot.subscriptions import ALL, Subscriptions, wanted
 from feedsvc.models import Article
 from feedsvc.storage import keys
 from feedsvc.storage.store import Cursor, Store
-from feedsvc.words import article_words
+from feedsvc.words import FilterIndex, article_words
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ class DigestSender:
         kept = []
         for article in found:
             scopes = [s for s in chosen.slugs if s == ALL or s in article.slugs]
-            members = {s: [chat] for s in scopes}
-            filters = {s: {chat: w} for s, w in chosen.keywords.items()}
+            members = {s: {chat} for s in scopes}
+            filters = {s: FilterIndex.build({chat: w}) for s, w in chosen.keywords.items()}
             words = await asyncio.to_thread(article_words, article)  # Sastrawi: off the loop
             if chat in wanted(members, filters, words):
                 kept.append(article)
