@@ -55,7 +55,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
 
     CLI commands use this directly; the web app through `redis_ctx`.
     """
-    server = None
+    server, supervisor = None, None
     if settings.redis.url:
         client, mode = client_from_url(settings.redis.url, settings.redis.timeout), "external"
         where = redact_url(settings.redis.url)
@@ -67,10 +67,14 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
             raise StartupError(str(exc)) from None
         client = unix_client(str(server.socket_path), settings.redis.timeout)
         where, mode = server.url, "embedded"
+        supervisor = asyncio.create_task(server.supervise(), name="embedded-redis")
     try:
         await _check_reachable(client, where)
         yield client, mode
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            await asyncio.gather(supervisor, return_exceptions=True)
         await client.aclose()
         if server is not None:
             await server.stop()

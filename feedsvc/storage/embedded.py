@@ -28,6 +28,8 @@ from feedsvc.storage.connection import unix_client
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 15.0
+RESTART_BACKOFF = 1.0  # seconds before a failed restart is tried again, doubling
+MAX_RESTART_BACKOFF = 30.0
 STOP_TIMEOUT = 15.0
 _MAX_SOCKET_PATH = 100  # unix socket paths are limited to 107 bytes on Linux
 _PR_SET_PDEATHSIG = 1
@@ -69,6 +71,7 @@ class EmbeddedRedis:
         self._process: asyncio.subprocess.Process | None = None
         self._lock: IO[bytes] | None = None
         self._log_offset = 0
+        self._stopping = False
 
     @property
     def url(self) -> str:
@@ -95,7 +98,44 @@ class EmbeddedRedis:
             raise
         log.info("embedded Redis started on %s (data in %s)", self.socket_path, self.data_dir)
 
+    async def supervise(self) -> None:
+        """Restart the server whenever it exits by itself, until `stop`; runs as a task.
+
+        The data is in the append-only file (fsynced on every write), so a restart
+        loses nothing written; clients reconnect to the same socket by themselves.
+        Only the server this object started is watched (not one adopted or attached).
+        """
+        failures = 0
+        while self._process is not None and not self._stopping:
+            code = await self._process.wait()
+            if self._stopping:
+                return
+            log.error("embedded Redis exited (code %s); restarting it", code)
+            try:
+                await self._restart()
+            except EmbeddedRedisError as exc:
+                failures += 1
+                delay = min(RESTART_BACKOFF * 2 ** (failures - 1), MAX_RESTART_BACKOFF)
+                log.error("embedded Redis did not restart (%s); trying again in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            log.warning("embedded Redis restarted on %s", self.socket_path)
+
+    async def _restart(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        self._process = process = await self._spawn()
+        try:
+            await self._wait_ready(process)
+        except EmbeddedRedisError:
+            if process.returncode is None:  # running but not answering: start afresh
+                process.kill()
+                await process.wait()
+            raise
+
     async def stop(self) -> None:
+        self._stopping = True
         try:
             if self.owner:
                 await self._stop_server()

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
+import signal
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from feedsvc import appkeys
+from feedsvc.app import make_app
+from feedsvc.config import RedisSettings, Settings
 from feedsvc.models import Article, stable_id
 from feedsvc.storage.connection import unix_client
 from feedsvc.storage.embedded import EmbeddedRedis, EmbeddedRedisError, socket_path_for
@@ -78,3 +85,43 @@ def test_long_data_dir_gets_a_short_socket_path(tmp_path: Path) -> None:
     path = socket_path_for(deep)
     assert len(str(path)) <= 107
     assert path == socket_path_for(deep)  # stable, so another process finds it
+
+
+async def test_a_killed_embedded_server_is_restarted_with_its_data(
+    tmp_path: Path, aiohttp_client
+) -> None:
+    """SIGKILL the redis-server under a running feedsvc app: back within seconds, data kept."""
+    settings = dataclasses.replace(
+        Settings(), redis=RedisSettings(url="", data_dir=str(tmp_path / "data"))
+    )
+    client = await aiohttp_client(make_app(settings))
+    redis = client.app[appkeys.REDIS]
+    store = client.app[appkeys.STORE]
+    await store.upsert(article())
+    first_pid = int((await redis.info("server"))["process_id"])
+    os.kill(first_pid, signal.SIGKILL)
+
+    started = time.monotonic()
+    while (await client.get("/healthz")).status != 200:
+        assert time.monotonic() - started < 10, "not restarted within 10 s"
+        await asyncio.sleep(0.1)
+    assert int((await redis.info("server"))["process_id"]) != first_pid
+    assert await store.get(article().id) == article()  # from the append-only file
+    response = await client.get(f"/api/articles/{article().id}")
+    assert response.status == 200
+    # And again: a second death is ridden out as well.
+    os.kill(int((await redis.info("server"))["process_id"]), signal.SIGKILL)
+    started = time.monotonic()
+    while (await client.get("/healthz")).status != 200:
+        assert time.monotonic() - started < 10
+        await asyncio.sleep(0.1)
+
+
+async def test_a_stopped_server_is_not_restarted(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path)
+    await server.start()
+    supervisor = asyncio.create_task(server.supervise())
+    await server.stop()
+    async with asyncio.timeout(5):
+        await supervisor  # ends by itself once the stop is seen
+    assert not server.socket_path.exists()
