@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from telegram import Update
@@ -36,7 +37,8 @@ from feedsvc.storage.store import Store
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 16  # one chat waiting on its 1 msg/s limit must not hold up others
-RETRY_START = (5.0, 300.0)  # first and longest wait when Telegram cannot be reached
+RETRY_START = (5.0, 300.0)
+DEFAULT_API_HOST = "api.telegram.org"  # first and longest wait when Telegram cannot be reached
 
 
 def build_application(settings: Settings, redis: Redis, store: Store) -> Application:
@@ -71,6 +73,15 @@ def api_base(url: str) -> str:
     return url if url.endswith("/bot") or "{token}" in url else url + "/bot"
 
 
+def api_host(api_base_url: str) -> str:
+    """The Bot API server's host[:port] for messages: never its path (the token goes there)."""
+    if not api_base_url:
+        return DEFAULT_API_HOST
+    parts = urlsplit(api_base_url)
+    host = parts.hostname or "?"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
 async def run_bot(
     application: Application,
     settings: Settings,
@@ -91,7 +102,10 @@ async def run_bot(
             log.error("Telegram refused telegram.token; the bot stays off until it is fixed")
             return
         except TelegramError as exc:
-            log.warning("Telegram bot cannot start (%s); retrying in %.0f s", exc, wait)
+            log.warning(
+                "Telegram bot cannot start: %s at %s (%s); retrying in %.0f s",
+                type(exc).__name__, api_host(settings.telegram.api_base_url), exc, wait,
+            )  # fmt: skip
         except Exception:
             log.exception("Telegram bot stopped; restarting in %.0f s", wait)
         with contextlib.suppress(TimeoutError):

@@ -58,7 +58,8 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
     server, supervisor = None, None
     if settings.redis.url:
         client, mode = client_from_url(settings.redis.url, settings.redis.timeout), "external"
-        where = redact_url(settings.redis.url)
+        # Named with where it was set: a REDIS_URL left in the shell is easy to miss.
+        where = f"{redact_url(settings.redis.url)} (from {settings.origin('redis.url')})"
     else:
         server = EmbeddedRedis(settings.redis.data_dir)
         try:

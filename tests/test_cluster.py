@@ -192,7 +192,8 @@ def test_a_cluster_url_with_no_node_up_is_one_line_and_exit_2(tmp_path: Path) ->
     [line] = done.stderr.strip().splitlines()
     # The cause's wording is the event loop's (asyncio and uvloop say it differently).
     assert line.startswith(
-        f"feedsvc: Redis Cluster at redis+cluster://127.0.0.1:{port} cannot be used: "
+        f"feedsvc: Redis Cluster at redis+cluster://127.0.0.1:{port} (from redis.url in "
+        f"{tmp_path / 'config.toml'}) cannot be used: "
         f"no node answers (Error 111 connecting to 127.0.0.1:{port}."
     ), line
 
@@ -222,6 +223,7 @@ def test_a_cluster_whose_slots_are_not_all_served_is_one_line_and_exit_2(
         node.wait(10)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        f"feedsvc: Redis Cluster at redis+cluster://127.0.0.1:{port} cannot be used: "
+        f"feedsvc: Redis Cluster at redis+cluster://127.0.0.1:{port} (from redis.url in "
+        f"{tmp_path / 'config.toml'}) cannot be used: "
         "not every hash slot is served: 5461 of 16384 have a node"
     ]

@@ -188,3 +188,28 @@ def test_cli_prints_one_line_and_exits_nonzero(tmp_path: Path) -> None:
         f"feedsvc: {path}: 'poll.interval' must be a positive number of seconds"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_value_from_the_environment_names_the_variable(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[redis]\nurl = 'redis://127.0.0.1:6379'\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(path), env={"REDIS_URL": "localhost:6379"})
+    assert str(err.value).startswith("environment: REDIS_URL must start with one of redis")
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(path), env={"FEEDSVC_BASE_URL": "berita.example"})
+    assert str(err.value).startswith("environment: FEEDSVC_BASE_URL must be an http(s) URL")
+    path.write_text("[redis]\nurl = 'localhost:6379'\n")
+    with pytest.raises(ConfigError) as err:  # from the file: the file and the key
+        load_settings(str(path), env={})
+    assert str(err.value).startswith(f"{path}: 'redis.url' must start with one of redis")
+
+
+def test_origin_says_where_a_value_came_from(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[redis]\nurl = 'redis://127.0.0.1:6379'\n")
+    assert load_settings(str(path), env={}).origin("redis.url") == f"redis.url in {path}"
+    from_env = load_settings(str(path), env={"REDIS_URL": "redis://other:6379"})
+    assert from_env.origin("redis.url") == "REDIS_URL"
+    assert from_env.redis.url == "redis://other:6379"
+    assert from_env.origin("service.port") == f"service.port in {path}"

@@ -25,8 +25,12 @@ MAX_REDIS_TIMEOUT = 60.0
 _TOKEN = re.compile(r"[!-~]+")  # printable ASCII, no space
 
 
-def check_values(s: Settings, where: str) -> None:
+def check_values(s: Settings, where: str, from_env: typing.Mapping[str, str] = {}) -> None:
+    """`from_env`: keys an environment variable set (key -> variable), named instead."""
+
     def fail(key: str, why: str) -> typing.NoReturn:
+        if key in from_env:
+            raise ConfigError(f"environment: {from_env[key]} {why}")
         raise ConfigError(f"{where}: '{key}' {why}")
 
     _check_http_url(s.service.base_url, "service.base_url", fail)

@@ -44,8 +44,12 @@ def load_settings(
     data = _read_toml(path) if path else {}
     data = _apply_env(data, env)
     settings = _build(data, where)
-    check_values(settings, where)
-    return dataclasses.replace(settings, path=str(path or ""))
+    from_env = tuple(
+        (f"{section}.{key}", var) for var, (section, key) in _ENV_OVERRIDES.items() if env.get(var)
+    )
+    # A bad value an environment variable set is blamed on that variable, not the file.
+    check_values(settings, where, dict(from_env))
+    return dataclasses.replace(settings, path=str(path or ""), from_env=from_env)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -103,6 +103,15 @@ class Settings:
     sources: tuple[SourceSettings, ...] = ()
     telegram: TelegramSettings = TelegramSettings()
     path: str = ""  # the file these came from, "" for defaults
+    # Keys an environment variable set, with that variable: {"redis.url": "REDIS_URL"}.
+    from_env: tuple[tuple[str, str], ...] = ()
+
+    def origin(self, key: str) -> str:
+        """Where a key's value came from, for messages: "REDIS_URL", "redis.url in FILE"."""
+        var = dict(self.from_env).get(key)
+        if var:
+            return var
+        return f"{key} in {self.path}" if self.path else f"{key} (built-in default)"
 
     @property
     def user_agent(self) -> str:

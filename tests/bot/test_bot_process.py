@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import api_base, build_application, run_bot
+from bot.app import api_base, api_host, build_application, run_bot
 from bot.subscriptions import Subscriptions
 from bot.webhook import SECRET_HEADER
 from feedsvc import appkeys
@@ -236,6 +236,10 @@ async def test_telegram_unreachable_at_start_is_retried(
     try:
         await until(lambda: "Telegram bot cannot start" in caplog.text)
         assert not application.running
+        # The line names the server it could not reach, never the token in its URL.
+        line = next(r.getMessage() for r in caplog.records if "cannot start" in r.getMessage())
+        assert f"at 127.0.0.1:{port} (" in line and "retrying in" in line
+        assert later.token not in caplog.text and later.token.split(":")[1] not in line
         await later.start(port)  # Telegram is back
         await until(lambda: application.running)
         assert "Halo" in await ask(later, READER, "/start")
@@ -260,3 +264,9 @@ def test_feedsvc_bot_without_a_token_says_so(tmp_path) -> None:
     assert done.stderr.strip() == (
         "feedsvc: no telegram.token (or TELEGRAM_BOT_TOKEN) set: no bot to run"
     )
+
+
+def test_api_host_names_the_server_only() -> None:
+    assert api_host("") == "api.telegram.org"
+    assert api_host("http://127.0.0.1:8081/bot") == "127.0.0.1:8081"
+    assert api_host("https://user:secret@tg.example/bot{token}/x") == "tg.example"

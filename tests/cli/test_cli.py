@@ -85,10 +85,20 @@ def test_unreachable_redis_url_is_one_line_and_nonzero(tmp_path: Path) -> None:
     )
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
-    assert (
-        err.strip().splitlines()[-1].startswith("feedsvc: cannot reach Redis at redis://127.0.0.1")
-    )
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("feedsvc: cannot reach Redis at redis://127.0.0.1")
+    assert "(from REDIS_URL)" in line  # the variable is named: it wins over the file
     assert "Traceback" not in err
+
+
+def test_a_bad_redis_url_variable_is_blamed_on_the_variable(tmp_path: Path) -> None:
+    proc = feedsvc("web", "--config", config(tmp_path, free_port()), env={"REDIS_URL": "http://x"})
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert err.strip().splitlines()[-1] == (
+        "feedsvc: environment: REDIS_URL must start with one of redis, rediss, unix, "
+        "redis+sentinel, redis+cluster, rediss+cluster://"
+    )
 
 
 def test_unwritable_data_dir_is_one_line_and_nonzero(tmp_path: Path) -> None:
