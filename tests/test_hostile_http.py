@@ -167,7 +167,9 @@ def request_head(
 
 def routes(server: Server) -> list[tuple[str, str]]:
     """(method, path) of every route of the application, its parameters filled in."""
-    fill = {"{file}": "kaltara.rss", "{slug}": "kaltara", "{id}": server.article_id}
+    fill = {
+        "{file}": "kaltara.rss", "{slug}": "kaltara", "{id}": server.article_id, "{name}": "situs",
+    }  # fmt: skip
     found = {
         ("GET", "/"), ("GET", "/opml"), ("GET", "/healthz"), ("GET", "/metrics"),
         ("GET", "/feeds/kaltara.rss"), ("GET", "/feeds/all.atom"), ("GET", "/feeds/all.json"),

@@ -11,6 +11,7 @@ the requests in between log nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -77,7 +78,9 @@ async def redis_guard(
     """The request within `redis.timeout`; Redis trouble is a 503, never a 500 or a hang."""
     outage = request.app[appkeys.OUTAGE]
     if request.body_exists:
-        await request.read()  # kept by aiohttp for the handler
+        # Kept by aiohttp for the handler; one too large the handler answers itself.
+        with contextlib.suppress(web.HTTPRequestEntityTooLarge):
+            await request.read()
     timeout = request.app[appkeys.SETTINGS].redis.timeout
     request[DEADLINE] = asyncio.get_running_loop().time() + timeout
     try:

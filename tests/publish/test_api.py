@@ -117,6 +117,7 @@ async def test_not_json_and_too_large(client) -> None:
     huge = body(content="x" * (2 * 1024 * 1024))
     resp = await client.post("/api/articles", json=huge, headers=AUTH)
     assert resp.status == 413
+    assert "larger than" in (await resp.json())["error"]  # the API's own words, as JSON
 
 
 async def test_concurrent_posts_of_one_article_create_it_once(client) -> None:
