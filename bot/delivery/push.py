@@ -99,6 +99,26 @@ def compose(article: Article, chat: str, photo: bool = False) -> Outgoing:
     )
 
 
+async def recipients(
+    subscriptions: Subscriptions,
+    telegram: TelegramSettings,
+    slugs: Iterable[str],
+    article: Article | None = None,
+) -> list[str]:
+    """Who a push of `slugs` goes to: the subscribers (those whose keywords `article`
+    matches) and, for telegram.push_categories, telegram.channels; not the chats
+    taking a digest instead. Also what `feedsvc preview` shows."""
+    slugs = list(slugs)
+    if article is None:
+        chats = await subscriptions.chats_for(slugs)
+    else:  # roots of words Sastrawi has not seen take a while: off the loop
+        words = await asyncio.to_thread(article_words, article)
+        chats = await subscriptions.chats_for_post(slugs, words)
+    if {slugify(name) for name in telegram.push_categories}.intersection(slugs):
+        chats.update(str(c) for c in telegram.channels)
+    return sorted(chats - await Digests(subscriptions.redis).chats())
+
+
 def addressed(chat: str, quiet: str, now: datetime) -> dict[str, Any]:
     """Where a push to `chat` goes (a forum topic's thread) and whether it rings."""
     base, thread = split(chat)
@@ -160,8 +180,8 @@ class Pusher:
         self.bot = bot
         self.limiter = limiter
         self.ledger = Ledger(redis, owner)
+        self.telegram = telegram
         self.channels = [str(c) for c in telegram.channels]
-        self.channel_slugs = {slugify(name) for name in telegram.push_categories}
         self.max_age_hours = telegram.max_push_age_hours
         self.photos = telegram.photos
         self.digests = Digests(redis)
@@ -198,15 +218,7 @@ class Pusher:
     async def recipients(self, slugs: Iterable[str], article: Article | None = None) -> list[str]:
         """Subscribers of `slugs` (those whose keywords `article` matches) and channels,
         but not the chats taking a digest instead."""
-        slugs = list(slugs)
-        if article is None:
-            chats = await self.subscriptions.chats_for(slugs)
-        else:  # roots of words Sastrawi has not seen take a while: off the loop
-            words = await asyncio.to_thread(article_words, article)
-            chats = await self.subscriptions.chats_for_post(slugs, words)
-        if self.channel_slugs.intersection(slugs):
-            chats.update(self.channels)
-        return sorted(chats - await self.digests.chats())
+        return await recipients(self.subscriptions, self.telegram, slugs, article)
 
     async def _deliver_bounded(self, item: Sendable, chat: str) -> bool:
         async with self._sends:

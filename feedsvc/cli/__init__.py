@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from feedsvc import __version__
 from feedsvc.app import make_app, receives_webhook
-from feedsvc.cli import articles, ingest, opml, sources
+from feedsvc.cli import articles, ingest, opml, sources, telegram
 from feedsvc.cli.common import (
     Command,
     CommandError,
@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_parser(sub)
     opml.add_parsers(sub)
     articles.add_parser(sub)
+    telegram.add_parsers(sub)
     return parser
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from feedsvc.cli.common import CommandError, add_command, with_redis
+from feedsvc.cli.common import CommandError, add_command, article_id, with_redis
 from feedsvc.config import Settings
 from feedsvc.dates import to_wita
-from feedsvc.models import Article, is_article_id, is_slug
+from feedsvc.models import Article, is_slug
 from feedsvc.storage.removal import Removals
 from feedsvc.storage.store import Store
 
@@ -89,20 +89,15 @@ def _cut(text: str, width: int) -> str:
 
 
 def _remove(settings: Settings, args: argparse.Namespace) -> int:
-    article_id = args.id.strip().lower()
-    if not is_article_id(article_id):
-        raise CommandError(
-            f"{args.id!r} is not an article id (16 hex digits, as `feedsvc articles list` shows)",
-            2,
-        )
+    wanted = article_id(args.id)
 
     async def work(redis: Redis) -> int:
-        article = await Store(redis).get(article_id)
-        slugs = await Removals(redis).remove(article_id, datetime.now(UTC))
+        article = await Store(redis).get(wanted)
+        slugs = await Removals(redis).remove(wanted, datetime.now(UTC))
         if slugs is None:
-            raise CommandError(f"no article {article_id} in the store; nothing removed")
+            raise CommandError(f"no article {wanted} in the store; nothing removed")
         title = f" {article.title!r}" if article else ""
-        print(f"Removed article {article_id}{title} from {', '.join(slugs)} and every listing.")
+        print(f"Removed article {wanted}{title} from {', '.join(slugs)} and every listing.")
         print("Polls of its source will not store it again.")
         return 0
 

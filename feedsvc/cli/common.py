@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from feedsvc.config import Settings
 from feedsvc.lifecycle import open_redis
-from feedsvc.models import slugify
+from feedsvc.models import is_article_id, slugify
 from feedsvc.storage.connection import redact_url
 from feedsvc.storage.embedded import store_exists
 
@@ -114,6 +114,16 @@ def port_number(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"must be a port number between 1 and 65535, got {text}")
     return int(text)
+
+
+def article_id(text: str) -> str:
+    """An article id given on the command line, checked (bad input: exit 2)."""
+    given = text.strip().lower()
+    if not is_article_id(given):
+        raise CommandError(
+            f"{text!r} is not an article id (16 hex digits, as `feedsvc articles list` shows)", 2
+        )
+    return given
 
 
 def check_category(name: str) -> None:
