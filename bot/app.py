@@ -28,6 +28,7 @@ from bot.delivery.digest import DigestSender
 from bot.delivery.push import Pusher, push_bot
 from bot.polling import poll_while_leading
 from bot.ratelimit import RedisRateLimiter
+from bot.sourcewatch import SourceWatch
 from bot.subscriptions import Subscriptions
 from feedsvc.config import Settings
 from feedsvc.ingest.sources import SourceRegistry
@@ -142,7 +143,10 @@ async def deliver_pushes(
         sender = DigestSender(
             redis, services.store, services.subscriptions, pusher, owner=name, stop=stop
         )
-        await _together(consumer.run(), sender.run())
+        watch = SourceWatch(
+            redis, services.sources, pusher, telegram.admins, telegram.alert_after_hours, stop=stop
+        )
+        await _together(consumer.run(), sender.run(), watch.run())
 
 
 async def _together(*jobs: Coroutine[Any, Any, None]) -> None:

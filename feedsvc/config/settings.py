@@ -88,7 +88,7 @@ class TelegramSettings:
     max_rate: float = 28
     photos: bool = True  # a post with an image is pushed as a photo with a caption
     digest_hour: int = 7  # WITA hour of the daily digest (/ringkasan)
-    alert_after_hours: float = 6  # a source failing (or silent) this long is told to admins
+    alert_after_hours: float = 6  # a source failing this long is told to the admins
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ class SourceRegistry:
         if not await self.redis.hdel(keys.SOURCES, name):
             raise SourceError(f"no source named {name!r}")
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(keys.source_status(name), keys.source_seen(name))
+            pipe.delete(keys.source_status(name), keys.source_seen(name), keys.source_posted(name))
             pipe.zrem(keys.SCHEDULE_DUE, name)
             await pipe.execute()
 

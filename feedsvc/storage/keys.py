@@ -27,6 +27,7 @@ Sources and polling:
 | `feedsvc:sources` | hash | name -> JSON definition of a source added at run time |
 | `feedsvc:source:{<name>}:status` | hash | poll state and status of one source |
 | `feedsvc:source:{<name>}:seen` | zset | article page URLs an html source has fetched |
+| `feedsvc:source:{<name>}:posted` | zset | its newest article ids, score = published ms |
 | `feedsvc:{sched}:due` | zset | source name -> next poll time (s); claims push it ahead |
 | `feedsvc:{sched}:owner` | hash | source name -> token of the worker polling it now |
 
@@ -51,6 +52,8 @@ forum topic:
 | `feedsvc:{tg}:digest` | hash | chat -> "hour since" of a chat taking a daily digest (/ringkasan) |
 | `feedsvc:{tg}:digest-lock:<chat>` | string | the bot process sending a chat's digest (a lease) |
 | `feedsvc:{tg}:digest-done` | hash | chat -> WITA date (YYYYMMDD) of its last digest sent |
+| `feedsvc:{tg}:alert:<source>` | hash | `told` (what admins heard), `at`, `first_failing` |
+| `feedsvc:{tg}:alert-day:<source>` | string | set for a day by an alert: no other that day |
 
 A digest part is in the delivery ledger like an article: `sent:digest-<WITA date>-<part>`.
 
@@ -107,6 +110,10 @@ def source_seen(name: str) -> str:
     return f"{PREFIX}source:{{{name}}}:seen"
 
 
+def source_posted(name: str) -> str:
+    return f"{PREFIX}source:{{{name}}}:posted"
+
+
 TELEGRAM = PREFIX + "{tg}:"
 TELEGRAM_PAUSE = TELEGRAM + "pause"
 TELEGRAM_POLLER = TELEGRAM + "poller"
@@ -149,3 +156,11 @@ def rate(scope: int | str) -> str:
 
 def digest_lock(chat_id: int | str) -> str:
     return f"{TELEGRAM}digest-lock:{chat_id}"
+
+
+def source_alert(name: str) -> str:
+    return f"{TELEGRAM}alert:{name}"
+
+
+def source_alert_day(name: str) -> str:
+    return f"{TELEGRAM}alert-day:{name}"

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from feedsvc.models import DEFAULT_CATEGORY, Article, slugify
-from feedsvc.storage import events, keys
+from feedsvc.storage import events, history, keys
 from feedsvc.storage.codec import alt_id, decode, encode, link_key, score_of
 from feedsvc.storage.scripts import DECLARE, LIST, PUBLISHED, UPSERT
 
@@ -101,12 +101,13 @@ class Store:
         if deadline_ms is not None:
             call["args"].append(deadline_ms)
         try:
-            result = await self._upsert(**call)
+            result = self._upserted(await self._upsert(**call))
         except ResponseError as exc:
             if str(exc).startswith("LATE"):
                 raise DeadlinePassed(str(exc)) from None
             raise
-        return self._upserted(result)
+        await self._note_posted([article], [result])
+        return result
 
     async def deadline(self, seconds: float) -> int:
         """Redis's clock `seconds` from now, in ms: a deadline for `upsert`."""
@@ -130,7 +131,18 @@ class Store:
         for result in results:
             if isinstance(result, Exception):
                 raise result
-        return [self._upserted(result) for result in results]
+        done = [self._upserted(result) for result in results]
+        await self._note_posted([article for article, _ in articles], done)
+        return done
+
+    async def _note_posted(self, articles: list[Article], results: list[Upserted]) -> None:
+        """Each source's publishing dates, for the admins' silent-source alerts."""
+        new = [
+            (article.source, result.id, score_of(article.published))
+            for article, result in zip(articles, results, strict=True)
+            if result.status is UpsertStatus.NEW and article.source
+        ]
+        await history.note_posted(self.redis, new)
 
     async def _upsert_batch(self, calls: list[dict[str, list[Any]]]) -> list[Any]:
         # Plain EVALSHA commands, not Script objects: a cluster pipeline refuses those.
