@@ -6,18 +6,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
 
+from bot.delivery.digest import DigestSender
 from bot.delivery.ledger import Ledger
+from bot.digests import Digests
 from bot.subscriptions import ChatSettings, Subscriptions, recipient
 from feedsvc.config import Settings, TelegramSettings
 from feedsvc.dates import WITA
 from feedsvc.storage import keys
 from feedsvc.storage.store import Store
 from tests.bot.helpers import ADMIN, READER, article, ask, nothing_pending, until
+from tests.bot.test_delivery import a_push_bot, pusher
 from tests.fakes.telegram_api import FakeTelegram
 
 OTHER = 2002
@@ -184,3 +187,25 @@ async def test_a_migrated_group_keeps_its_keywords_and_quiet_hours(redis: Redis)
     moved = await subs.settings_of(-10042)
     assert moved.keywords == {"kaltara": "banjir -hoaks"} and moved.quiet == "22-6"
     assert await subs.settings_of(-42) == ChatSettings("-42", ())
+
+
+async def test_a_digest_in_quiet_hours_arrives_without_sound(
+    telegram: FakeTelegram, bot_settings: Settings, redis: Redis, store: Store
+) -> None:
+    """The digest goes through the push's send path: quiet hours hold for it too."""
+    hour = datetime.now(UTC).astimezone(WITA).hour  # quiet hours are decided on the real clock
+    seven = datetime(2026, 12, 2, 7, 0, tzinfo=WITA)  # the digest's slot, as test_digest's
+    subs = Subscriptions(redis)
+    for chat in (READER, OTHER):
+        await subs.add(chat, ["kaltara"])
+        await Digests(redis).set(chat, 7, seven - timedelta(days=3))
+    await subs.set_quiet(READER, f"{hour}-{(hour + 2) % 24}")
+    post = dataclasses.replace(article("Pagi ini"), published=seven - timedelta(hours=1))
+    await store.upsert(post)
+    async with a_push_bot(bot_settings) as bot:
+        sender = DigestSender(
+            redis, store, subs, pusher(bot, redis, store, bot_settings), owner="t"
+        )
+        assert await sender.send_due(seven) == 2
+    (quiet,), (loud,) = telegram.sent_to(READER), telegram.sent_to(OTHER)
+    assert "Pagi ini" in quiet.text and quiet.silent and not loud.silent
