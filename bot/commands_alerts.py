@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 INLINE_RESULTS = 20  # what one inline answer offers
 INLINE_CACHE = 60  # seconds Telegram may answer the same inline query from its cache
+# Inline mode asks at nearly every keystroke ("b", "ba", "ban", ...), and a word no
+# post holds reads as far as the search may: the newest posts only (weeks of news).
+INLINE_SCAN = 2_000
 
 
 async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -83,7 +86,7 @@ async def inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             words = parse_query(text)
         except ValueError:
             words = None  # not plain words: nothing matches
-        found = await search(s.store, words, INLINE_RESULTS) if words else []
+        found = await search(s.store, words, INLINE_RESULTS, max_scan=INLINE_SCAN) if words else []
     results = [alert_messages.inline_result(article) for article in found]
     await update.inline_query.answer(results, cache_time=INLINE_CACHE)
 

@@ -48,7 +48,7 @@ async def search(
         if not page:
             break
         scanned += len(page)
-        found += await asyncio.to_thread(_matching, query, page)  # rooting words is CPU work
+        found += await asyncio.to_thread(_matching, query, page)  # CPU work: off the loop
         before = await store.cursor_after(page[-1].id)
         if before is None:  # trimmed meanwhile: go on from its time
             before = Cursor.at(page[-1].published)

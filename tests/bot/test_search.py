@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from bot import commands_alerts
 from feedsvc.storage.store import Store
 from tests.bot.helpers import READER, article, ask
 from tests.fakes.telegram_api import FakeTelegram
@@ -80,3 +81,17 @@ async def test_inline_mode_offers_at_most_twenty(
     assert titles == [f"Banjir hari ke-{n}" for n in range(20)]
     newest = await telegram.wait_inline_answer(telegram.inline_query(READER, ""))
     assert len(newest["results"]) == 20
+
+
+async def test_inline_mode_reads_only_the_newest_posts_and_cari_further(
+    telegram: FakeTelegram, store: Store, running, monkeypatch
+) -> None:
+    """Inline mode asks at nearly every keystroke: a word no post holds must not read
+    the whole store each time (INLINE_SCAN, 2,000 posts; 10 here)."""
+    monkeypatch.setattr(commands_alerts, "INLINE_SCAN", 10)
+    await store.upsert(article("Ekspedisi ke Krayan", age=timedelta(hours=5)))
+    for n in range(12):
+        await store.upsert(article(f"Berita biasa {n}", age=timedelta(minutes=n + 1)))
+    answer = await telegram.wait_inline_answer(telegram.inline_query(READER, "ekspedisi"))
+    assert answer["results"] == []
+    assert "Ekspedisi ke Krayan" in await ask(telegram, READER, "/cari ekspedisi")
