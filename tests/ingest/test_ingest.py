@@ -348,3 +348,35 @@ async def test_large_feeds_parse_in_the_process_pool(site: Site, ingestor: Inges
         assert pool.replaced == 0  # a parse error is the source's, not the pool's
     finally:
         pool.shutdown(wait=True)
+
+
+async def test_an_html_source_never_stores_a_listing_as_an_article(
+    site: Site, ingestor: Ingestor, caplog: pytest.LogCaptureFixture
+) -> None:
+    paragraphs = [
+        "TANJUNG SELOR – Pemerintah Provinsi Kalimantan Utara meresmikan jembatan baru yang "
+        "menghubungkan dua kecamatan di tepi Sungai Kayan, Kamis pagi.",
+        "Jembatan sepanjang 120 meter itu dibangun selama dua tahun dan akan memangkas waktu "
+        "tempuh warga ke pusat kota dari satu jam menjadi lima belas menit.",
+        "Gubernur meminta warga ikut merawat jembatan dan tidak membebani dengan truk yang "
+        "melebihi batas muatan yang ditetapkan dinas perhubungan.",
+    ]
+    article = site.url("/2026/11/27/jembatan-baru-diresmikan/")
+    # A post-like URL that is a small listing of two posts ("Berita - Warta").
+    roundup = site.url("/2026/11/27/berita-pilihan-pekan-ini/")
+    site.routes["/category/kaltara/"] = Page(listing_page([article, roundup]))
+    site.routes["/2026/11/27/jembatan-baru-diresmikan/"] = Page(
+        article_page("Jembatan Baru Diresmikan", paragraphs, canonical=article)
+    )
+    site.routes["/2026/11/27/berita-pilihan-pekan-ini/"] = Page(
+        listing_page([site.url("/2026/11/26/satu/"), site.url("/2026/11/25/dua/")])
+    )
+    source = Source("web", site.url("/category/kaltara/"), kind="html")
+    with caplog.at_level(logging.INFO, logger="feedsvc.ingest.pipeline"):
+        status = await poll(ingestor, source)
+    assert status.failures == 0, status.last_error
+    assert [a.link for a in await ingestor.store.list(None)] == [article]
+    assert any(f"{roundup} is not an article" in r.getMessage() for r in caplog.records)
+    # Settled: the listing is not fetched again on the next poll.
+    await poll(ingestor, source, status)
+    assert len(site.hits_for("/2026/11/27/berita-pilihan-pekan-ini/")) == 1
