@@ -16,7 +16,9 @@ Scenarios (`SCENARIOS`; add one with `@scenario`):
 - one-post: one new post, every chat subscribed (goal <= 1.15x, 0 x 429, first
   message <= 1 s after ingest);
 - one-post-502: the same with a 502 answered to every 5th sending call (goal <=
-  1.4x, 0 lost, 0 duplicates).
+  1.4x, 0 lost, 0 duplicates);
+- digest: every chat takes a daily digest; the sender's look at that hour sends
+  one digest to each (goal <= 1.15x, 0 x 429; the clock starts at the look).
 
 Prints a Markdown table; paste it into docs/BENCHMARKS.md.
 """
@@ -29,8 +31,10 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
@@ -38,7 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes
 from fanout_rig import Expect, Report, Rig, post, rig
 from harness import say
 
+from bot.delivery.digest import DigestSender
+from bot.delivery.push import Pusher, push_bot
+from bot.digests import Digests
+from bot.ratelimit import RedisRateLimiter
 from feedsvc.config import RedisSettings, Settings
+from feedsvc.dates import WITA
 from feedsvc.lifecycle import open_redis
 
 Run = Callable[[Rig, argparse.Namespace], Awaitable[Report]]
@@ -79,6 +88,31 @@ async def one_post_plain(rig: Rig, args: argparse.Namespace) -> Report:
 async def one_post_bad_gateway(rig: Rig, args: argparse.Namespace) -> Report:
     rig.fake.fail_every(5, "bad_gateway")  # Telegram's front end in an incident
     return await one_post(rig, args, "one-post-502", goal=1.4)
+
+
+@scenario("digest")
+async def digest(rig: Rig, args: argparse.Namespace) -> Report:
+    """Every chat takes a daily digest at 07:00 WITA; the day had 5 posts. The clock
+    starts when the digest sender looks at 07:00 (the moved clock), not at an ingest."""
+    chats = range(1, args.chats + 1)
+    await rig.subscribe(chats, ["kaltara"])
+    seven = datetime(2026, 12, 2, 7, 0, tzinfo=WITA)
+    chosen = Digests(rig.redis)
+    for chat in chats:
+        await chosen.set(chat, 7, seven - timedelta(days=1))
+    for n in range(1, 6):
+        await rig.store.upsert(post(n, when=seven - timedelta(hours=n)), pushable=False)
+    telegram = rig.settings.telegram
+    limiter = RedisRateLimiter(rig.redis, max_rate=telegram.max_rate)
+    async with push_bot(telegram, rig.fake.base_url) as bot:
+        pusher = Pusher(
+            rig.redis, rig.store, rig.subs, bot, limiter, telegram, owner="bench",
+            count=rig.count,
+        )  # fmt: skip
+        sender = DigestSender(rig.redis, rig.store, rig.subs, pusher, owner="bench")
+        rig.ingested = time.monotonic()
+        await sender.send_due(seven)
+    return await rig.measure("digest", Expect({str(c): 1 for c in chats}), goal_ratio=1.15)
 
 
 HEADER = (

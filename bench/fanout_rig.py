@@ -98,7 +98,7 @@ class Rig:
         self.ingested: float | None = None  # time.monotonic() of the first ingest
         self._consumer = ""
 
-    def _count(self, outcome: str) -> None:
+    def count(self, outcome: str) -> None:
         self.outcomes[outcome] += 1
 
     async def subscribe(self, chats: Iterable[int | str], slugs: list[str]) -> None:
@@ -122,7 +122,7 @@ class Rig:
         async with push_bot(telegram, self.fake.base_url) as bot:
             pusher = Pusher(
                 self.redis, self.store, self.subs, bot, limiter, telegram,
-                owner=name, stop=stop, count=self._count,
+                owner=name, stop=stop, count=self.count,
             )  # fmt: skip
             consumer = EventConsumer(
                 self.redis, pusher.handle, window_hours=telegram.max_push_age_hours,

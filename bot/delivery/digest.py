@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 LOOK_EVERY = 30.0  # seconds between looks for due digests
 LOCK_MS = 300_000  # a chat's digest lease; far longer than one digest takes
+CONCURRENT_CHATS = 64  # digests under way at once: more than max_rate keeps busy
 FETCH = digests.MAX_POSTS + 1  # per category: enough to fill a digest and know there are more
 
 # KEYS[1]: a lease; ARGV[1]: its holder. Deletes it only if it is still theirs.
@@ -88,9 +89,14 @@ class DigestSender:
             slot = digests.due(setting, now)
             if slot is not None and done.get(chat) != digests.day_of(slot):
                 due.append((chat, slot))
-        posts: dict[tuple[frozenset[str], datetime], list[Article]] = {}
-        sent = await asyncio.gather(*(self._send(chat, slot, now, posts) for chat, slot in due))
-        return sum(sent)
+        posts: dict[tuple[frozenset[str], datetime], asyncio.Future[list[Article]]] = {}
+        turns = asyncio.Semaphore(CONCURRENT_CHATS)
+
+        async def send(chat: str, slot: datetime) -> bool:
+            async with turns:
+                return await self._send(chat, slot, now, posts)
+
+        return sum(await asyncio.gather(*(send(chat, slot) for chat, slot in due)))
 
     async def _send(self, chat: str, slot: datetime, now: datetime, posts: dict) -> bool:
         lock = keys.digest_lock(chat)
@@ -99,8 +105,8 @@ class DigestSender:
         try:
             slugs = await self._slugs(chat)
             if (slugs, slot) not in posts:  # chats with the same subscriptions share one read
-                posts[slugs, slot] = await self._posts(slugs, slot)
-            found = await self._matching(chat, posts[slugs, slot])
+                posts[slugs, slot] = asyncio.ensure_future(self._posts(slugs, slot))
+            found = await self._matching(chat, await posts[slugs, slot])
             texts = digests.parts(found, slot, now) if found else []
             for number, text in enumerate(texts):
                 message = Message(digests.ledger_id(slot, number), text)
