@@ -43,7 +43,7 @@ async def passthrough(request, handler):  # type: ignore[no-untyped-def]
 
 async def serve(settings: Settings, guarded: bool) -> tuple[web.AppRunner, str]:
     shipped = outage.redis_guard
-    outage.redis_guard = shipped if guarded else passthrough  # read by make_app
+    outage.redis_guard = shipped if guarded else lambda *_: passthrough  # read by make_app
     try:
         app = make_app(settings)
     finally:

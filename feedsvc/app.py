@@ -25,12 +25,13 @@ def make_app(settings: Settings, roles: Collection[str] = ("web",)) -> web.Appli
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
+    redis_state = outage.Outage()
+    guard = outage.redis_guard(redis_state, settings.redis.timeout)
     app = web.Application(
-        client_max_size=api.MAX_BODY,
-        middlewares=[metrics_view.count_requests, outage.redis_guard],
+        client_max_size=api.MAX_BODY, middlewares=[metrics_view.count_requests, guard]
     )
     app[appkeys.SETTINGS] = settings
-    app[appkeys.OUTAGE] = outage.Outage()
+    app[appkeys.OUTAGE] = redis_state
     app[appkeys.METRICS] = metrics.Metrics()
     app[appkeys.METRICS].scrape_hooks.append(telegram_gauges)
     app[appkeys.SHUTDOWN] = Shutdown(settings.service.shutdown_timeout)

@@ -20,9 +20,10 @@ import orjson
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from feedsvc import appkeys
-
 log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 RETRY_AFTER = 5  # seconds a client is asked to wait
 # Redis errors, our deadline (TimeoutError), and sockets failing under the client.
@@ -71,24 +72,24 @@ def unavailable(request: web.Request) -> web.Response:
     )
 
 
-@web.middleware
-async def redis_guard(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """The request within `redis.timeout`; Redis trouble is a 503, never a 500 or a hang."""
-    outage = request.app[appkeys.OUTAGE]
-    if request.body_exists:
-        # Kept by aiohttp for the handler; one too large the handler answers itself.
-        with contextlib.suppress(web.HTTPRequestEntityTooLarge):
-            await request.read()
-    timeout = request.app[appkeys.SETTINGS].redis.timeout
-    request[DEADLINE] = asyncio.get_running_loop().time() + timeout
-    try:
-        async with asyncio.timeout(timeout):
-            response = await handler(request)
-    except REDIS_TROUBLE as exc:
-        outage.failed(exc, time.monotonic())
-        return unavailable(request)
-    if response.status < 500 and "Warning" not in response.headers:
-        outage.ok(time.monotonic())
-    return response
+def redis_guard(outage: Outage, timeout: float) -> Middleware:
+    """A middleware giving each request `timeout` seconds of Redis; trouble is a 503."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.body_exists:
+            # Kept by aiohttp for the handler; one too large the handler answers itself.
+            with contextlib.suppress(web.HTTPRequestEntityTooLarge):
+                await request.read()
+        request[DEADLINE] = asyncio.get_running_loop().time() + timeout
+        try:
+            async with asyncio.timeout(timeout):
+                response = await handler(request)
+        except REDIS_TROUBLE as exc:
+            outage.failed(exc, time.monotonic())
+            return unavailable(request)
+        if response.status < 500 and "Warning" not in response.headers:
+            outage.ok(time.monotonic())
+        return response
+
+    return guard

@@ -16,7 +16,7 @@ from feedsvc.publish.api import article_from_json, article_json
 from feedsvc.publish.pages import render_index
 from feedsvc.publish.render import render
 from feedsvc.storage.store import Store
-from tests.publish.test_render import info_for, make
+from tests.publish.rendering import info_for, make
 
 IMAGE = "https://www.jurnalkaltara.com/wp-content/uploads/2026/09/bappeda.jpg"
 NOW = datetime(2026, 9, 25, 4, 0, tzinfo=UTC)
