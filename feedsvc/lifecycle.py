@@ -73,12 +73,12 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         await _check_reachable(client, where)
         yield client, mode
     finally:
+        await client.aclose()
+        if server is not None:
+            await server.stop()  # ends the supervisor's watch too
         if supervisor is not None:
             supervisor.cancel()
             await asyncio.gather(supervisor, return_exceptions=True)
-        await client.aclose()
-        if server is not None:
-            await server.stop()
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

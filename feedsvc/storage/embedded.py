@@ -104,6 +104,8 @@ class EmbeddedRedis:
         The data is in the append-only file (fsynced on every write), so a restart
         loses nothing written; clients reconnect to the same socket by themselves.
         Only the server this object started is watched (not one adopted or attached).
+        `stop` ends it, even mid-restart: a cancel alone was seen lost in the
+        readiness check of a restart, and the stop then waited on the new server.
         """
         failures = 0
         while self._process is not None and not self._stopping:
@@ -127,6 +129,8 @@ class EmbeddedRedis:
             self.socket_path.unlink()
         self._process = process = await self._spawn()
         try:
+            if self._stopping:  # stop() came while it started: it did not see this one
+                raise EmbeddedRedisError("stopping")
             await self._wait_ready(process)
         except EmbeddedRedisError:
             if process.returncode is None:  # running but not answering: start afresh
@@ -207,6 +211,8 @@ class EmbeddedRedis:
     async def _wait_ready(self, process: asyncio.subprocess.Process | None) -> None:
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
         while asyncio.get_running_loop().time() < deadline:
+            if self._stopping and process is not None:
+                raise EmbeddedRedisError("stopping")
             if process is not None and process.returncode is not None:
                 raise EmbeddedRedisError(f"embedded Redis exited at start: {await self._why()}")
             if await self._answers():

@@ -125,3 +125,23 @@ async def test_a_stopped_server_is_not_restarted(tmp_path: Path) -> None:
     async with asyncio.timeout(5):
         await supervisor  # ends by itself once the stop is seen
     assert not server.socket_path.exists()
+
+
+async def test_a_stop_during_a_restart_ends_the_supervisor_and_both_servers(
+    tmp_path: Path,
+) -> None:
+    server = EmbeddedRedis(tmp_path)
+    await server.start()
+    supervisor = asyncio.create_task(server.supervise())
+    killed = server._process
+    assert killed is not None
+    killed.kill()
+    async with asyncio.timeout(5):
+        while server._process is killed:  # noqa: ASYNC110 - polled: no event to wait on
+            await asyncio.sleep(0.005)
+    started = server._process
+    assert started is not None
+    async with asyncio.timeout(5):
+        await server.stop()  # no cancel: the stop alone ends the watch
+        await supervisor
+    assert started.returncode is not None  # no redis-server left behind
