@@ -23,6 +23,7 @@ from feedsvc.ingest.parse.layout import (
     ANCHOR_LENGTH,
     bare,
     common_ancestor,
+    count_words,
     in_furniture,
     norm,
     remove,
@@ -83,7 +84,7 @@ def extract_body(root: HtmlElement, url: str) -> HtmlElement | None:
     _put_back_images(body, root)
     _cut_teasers(body)
     # Less than a sentence is what fallback extraction finds on a page with no text.
-    return body if len(body.text_content().split()) >= MIN_BODY_WORDS else None
+    return body if count_words(body.text_content()) >= MIN_BODY_WORDS else None
 
 
 def prune_teasers(root: HtmlElement, url: str) -> int:

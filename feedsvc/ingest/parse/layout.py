@@ -115,6 +115,17 @@ def bare(text: str) -> str:
     return "".join(text.split())
 
 
+# Chinese and Japanese put no spaces between words: each of their characters counts
+# as a word (most of their words are one or two characters long).
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_UNSPACED}]|[^\s{_UNSPACED}]+")
+
+
+def count_words(text: str) -> int:
+    """Words in `text`, in scripts that space their words and in those that do not."""
+    return len(_WORD.findall(text))
+
+
 def printed_lines(region: HtmlElement, body: HtmlElement, heading: HtmlElement | None) -> list[str]:
     """Text lines of the region outside the body, the title and furniture."""
     chunks: list[str] = []

@@ -28,6 +28,7 @@ from feedsvc.dates import WITA
 from feedsvc.ingest.parse.article import read_article
 from feedsvc.ingest.parse.document import parse_html
 from feedsvc.ingest.parse.entry import Entry, lower_keys, web_url
+from feedsvc.ingest.parse.layout import count_words
 from feedsvc.ingest.parse.links import article_links, is_listing_url, is_post_link
 from feedsvc.models import identity_key
 
@@ -85,7 +86,7 @@ def read_page(
     if reading.marked == ARTICLE:
         return PageReading(ARTICLE, entry, links, "its metadata says article")
     content = lxml.html.fragment_fromstring(entry.content or "<p></p>", create_parent="div")
-    words = len(content.text_content().split())
+    words = count_words(content.text_content())
     if teasers >= MIN_TEASERS and teaser_words >= words:
         why = f"{teasers} teasers of other posts, more text than any main text"
         return PageReading(LISTING, links=links, why=why)
@@ -113,7 +114,7 @@ def _teasers(root: lxml.html.HtmlElement, url: str) -> tuple[int, int]:
         if any(_is_box(e) for e in heading.iterancestors()):
             continue
         blocks.add(_teaser_block(heading))
-    return len(blocks), sum(len(block.text_content().split()) for block in blocks)
+    return len(blocks), sum(count_words(block.text_content()) for block in blocks)
 
 
 def _teaser_block(heading: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
