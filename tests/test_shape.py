@@ -4,7 +4,9 @@ No import cycles among feedsvc/ and bot/ modules (imports under TYPE_CHECKING an
 inside functions count too); nothing in feedsvc/ outside the composition root
 imports bot/; the pure decision modules reach no Redis, aiohttp or Telegram module,
 not even through the project modules they import; no module (bench and tests
-included) is over 400 lines.
+included) is over 400 lines. Sanitising happens only in ingest (polled sources and
+articles pushed through the API), and read paths use what was stored; pushability
+is decided only where articles are written; benches take from tests/ only the fakes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ DECISIONS = (
 )
 IO_LIBRARIES = ("redis", "aiohttp", "telegram")
 MAX_LINES = 400
+SANITIZER = "feedsvc.ingest.sanitize"
+# What read paths may take from the sanitiser: a plain-text cut at a word, no cleaning.
+READ_SIDE_TEXT = {"summarize"}
+# Where articles are written (polls, POST /api/articles), and `feedsvc preview`, which
+# shows the decision a poll would take for a stored article.
+PUSHABILITY_DECIDED_IN = {"feedsvc.ingest.pipeline", "feedsvc.publish.api", "feedsvc.cli.telegram"}
 
 
 def module_files() -> dict[str, Path]:
@@ -156,6 +164,72 @@ def test_decision_modules_reach_no_redis_aiohttp_or_telegram() -> None:
         }
         assert io == set(), module
     assert "redis" in outside["feedsvc.storage.store"]  # the check sees outside imports
+
+
+def taken_from(module: str, name: str, path: Path) -> set[str]:
+    """The names `path` imports from `module`; "*" for the module itself."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    parent, _, last = module.rpartition(".")
+    taken = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            taken.update("*" for alias in node.names if alias.name == module)
+        elif isinstance(node, ast.ImportFrom):
+            source = node.module or ""
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*base, source] if source else base)
+            if source == module:
+                taken.update(alias.name for alias in node.names)
+            elif source == parent:
+                taken.update("*" for alias in node.names if alias.name == last)
+    return taken
+
+
+def test_only_ingest_sanitises_and_read_paths_use_what_was_stored() -> None:
+    files = module_files()
+    taken = {name: taken_from(SANITIZER, name, path) for name, path in files.items()}
+    cleaning = {
+        name: sorted(names - READ_SIDE_TEXT)
+        for name, names in taken.items()
+        if not name.startswith("feedsvc.ingest.") and names - READ_SIDE_TEXT
+    }
+    assert cleaning == {}
+    assert "clean_html" in taken["feedsvc.ingest.parse.entry"]  # the check sees imports
+    assert "clean_html" in taken["feedsvc.ingest.pushed"]
+    _, outside = graph()
+    assert {name for name, libs in outside.items() if "nh3" in libs} == {SANITIZER}
+
+
+def test_pushability_is_decided_only_where_articles_are_written() -> None:
+    files = module_files()
+    deciders = {
+        name
+        for name, path in files.items()
+        if "is_pushable" in taken_from("feedsvc.ingest.entries", name, path)
+        or "*" in taken_from("feedsvc.ingest.entries", name, path)
+    }
+    assert deciders == PUSHABILITY_DECIDED_IN
+    # The bot obeys what the event carries (`pushable`), with nothing of ingest's rule.
+    inside, _ = graph()
+    bots = {name: targets for name, targets in inside.items() if name.startswith("bot")}
+    assert {name for name, targets in bots.items() if "feedsvc.ingest.entries" in targets} == set()
+
+
+def test_benches_take_only_the_fakes_from_tests() -> None:
+    benches = sorted((ROOT / "bench").glob("*.py"))
+    taken = {
+        path.name: {
+            n for n in imported_names(f"bench.{path.stem}", path) if n.split(".")[0] == "tests"
+        }
+        for path in benches
+    }
+    others = {
+        name: sorted(n for n in names if n != "tests.fakes" and not n.startswith("tests.fakes."))
+        for name, names in taken.items()
+    }
+    assert {name: found for name, found in others.items() if found} == {}
+    assert any(names for names in taken.values())  # benches do use the fakes
 
 
 def test_no_module_is_over_400_lines() -> None:

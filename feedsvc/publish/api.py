@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,10 +18,10 @@ from aiohttp import web
 
 from feedsvc import appkeys
 from feedsvc.dates import WITA, to_wita
-from feedsvc.ingest.entries import article_categories, is_pushable
-from feedsvc.ingest.sanitize import absolute_url, clean_html, clean_text, html_to_text, summarize
+from feedsvc.ingest.entries import is_pushable
+from feedsvc.ingest.pushed import BadField, article_from_json
 from feedsvc.ingest.sources import SourceRegistry
-from feedsvc.models import Article, is_article_id, is_slug, slugify, stable_id
+from feedsvc.models import Article, is_article_id, is_slug
 from feedsvc.publish.feeds import whole_number
 from feedsvc.publish.feedurls import feed_url
 from feedsvc.publish.outage import write_time_left
@@ -30,23 +30,10 @@ from feedsvc.search import parse_query, search
 from feedsvc.storage.removal import Removals
 from feedsvc.storage.store import Cursor, Store, UpsertStatus
 from feedsvc.tokens import token_matches
-from feedsvc.urls import http_url
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
-MAX_TITLE = 1000
-MAX_FUTURE = timedelta(days=1)  # later than this, `published` is a mistake: 400
-EARLIEST_PUBLISHED = datetime(1900, 1, 1, tzinfo=UTC)  # news; and WITA of it can be held
-_FIELDS = {
-    "title", "link", "categories", "content", "summary", "author", "published", "guid", "image",
-}  # fmt: skip
-
-
-class BadField(Exception):
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def add_routes(app: web.Application) -> None:
@@ -143,99 +130,6 @@ async def _keep_first_date(store: Store, article: Article) -> Article:
     if known is None or known == article.published:
         return article
     return dataclasses.replace(article, published=known, content_hash="")
-
-
-def article_from_json(data: Any, now: datetime) -> Article:
-    """Validate and sanitise a pushed article; raises BadField naming the field."""
-    if not isinstance(data, dict):
-        raise BadField(None, "body must be a JSON object")
-    unknown = sorted(set(data) - _FIELDS)
-    if unknown:
-        raise BadField(unknown[0], f"unknown field {unknown[0]!r}")
-    link = _link(data.get("link"))
-    title = clean_text(_string(data, "title", required=True))
-    if not title or len(title) > MAX_TITLE:
-        raise BadField("title", f"title must have 1-{MAX_TITLE} characters of text")
-    content = clean_html(_string(data, "content"), link)
-    summary = clean_text(_string(data, "summary")) or html_to_text(content)
-    guid = _string(data, "guid").strip()
-    return Article(
-        id=stable_id(guid or link),
-        title=title,
-        link=link,
-        categories=_categories(data.get("categories")),
-        published=_published(data.get("published"), now),
-        author=clean_text(_string(data, "author")),
-        summary=summarize(summary),
-        content=content,
-        source="api",
-        guid=guid,
-        image=_image(data.get("image")),
-    )
-
-
-def _image(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    image = absolute_url(value, "") if isinstance(value, str) else None
-    if not image or not image.startswith(("http://", "https://")):
-        raise BadField("image", "image must be an absolute http(s) URL")
-    return image
-
-
-def _string(data: dict[str, Any], field: str, *, required: bool = False) -> str:
-    value = data.get(field)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise BadField(field, f"{field} must be a string")
-    return value
-
-
-def _link(value: Any) -> str:
-    if not isinstance(value, str) or http_url(value) is None:
-        raise BadField("link", "link must be an absolute http(s) URL")
-    if len(value) > 2000 or any(c.isspace() for c in value):
-        raise BadField("link", "link must be a URL without spaces, at most 2000 characters")
-    return value
-
-
-def _categories(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise BadField("categories", "categories must be a non-empty list of strings")
-    names = [clean_text(v) for v in value]
-    for name in names:
-        try:
-            slugify(name)
-        except ValueError as exc:
-            raise BadField("categories", str(exc)) from None
-    return article_categories(names, "")
-
-
-def _published(value: Any, now: datetime) -> datetime:
-    if value is None:
-        # Whole seconds, as the store's score keeps it: a re-post then hashes the same.
-        return now.replace(microsecond=0)
-    if not isinstance(value, str):
-        raise BadField("published", "published must be an ISO 8601 string")
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadField("published", f"published is not ISO 8601: {value[:40]!r}") from None
-    if when.tzinfo is None:
-        raise BadField("published", "published needs a time zone, e.g. +08:00")
-    try:
-        when = when.astimezone(UTC)  # "0001-01-01T00:00:00+14:00" is before year 1
-    except OverflowError:
-        when = EARLIEST_PUBLISHED - timedelta(days=1)
-    if when < EARLIEST_PUBLISHED:
-        raise BadField("published", f"published must be after {EARLIEST_PUBLISHED.year}")
-    if when > now + MAX_FUTURE:
-        raise BadField(
-            "published",
-            f"published is more than a day in the future: {value[:40]!r} (is its zone right?)",
-        )
-    return when
 
 
 async def get_categories(request: web.Request) -> web.Response:

@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 
 from feedsvc.config import Settings
 from feedsvc.ingest.parse import parse_feed
+from feedsvc.ingest.pushed import article_from_json
 from feedsvc.models import short_hash, stable_id
-from feedsvc.publish.api import article_from_json, article_json
+from feedsvc.publish.api import article_json
 from feedsvc.publish.pages import render_index
 from feedsvc.publish.render import render
 from feedsvc.storage.store import Store
