@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from feedsvc.urls import WEB_SCHEMES
+
 MAX_SLUG_LENGTH = 64
 DEFAULT_CATEGORY = "Umum"  # when neither an entry nor its source names a category
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -54,7 +56,7 @@ def identity_key(guid_or_link: str) -> str:
         parts = urlsplit(text)
     except ValueError:  # "http://[::1": not a URL, an opaque string
         return text
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if parts.scheme.lower() not in WEB_SCHEMES or not parts.netloc:
         return text
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""

@@ -6,7 +6,8 @@ imports bot/; the pure decision modules reach no Redis, aiohttp or Telegram modu
 not even through the project modules they import; no module (bench and tests
 included) is over 400 lines. Sanitising happens only in ingest (polled sources and
 articles pushed through the API), and read paths use what was stored; pushability
-is decided only where articles are written; benches take from tests/ only the fakes.
+is decided only where articles are written; benches take from tests/ only the fakes;
+only feedsvc/urls.py tells a web URL by its scheme.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SANITIZER = "feedsvc.ingest.sanitize"
 READ_SIDE_TEXT = {"summarize"}
 # Where articles are written (polls, POST /api/articles), and `feedsvc preview`, which
 # shows the decision a poll would take for a stored article.
+WEB_SCHEME_TEXTS = {"http", "https", "http://", "https://"}
+URL_RULES = {"feedsvc.urls"}  # the one http(s) check, `http_url`, and its WEB_SCHEMES
 PUSHABILITY_DECIDED_IN = {"feedsvc.ingest.pipeline", "feedsvc.publish.api", "feedsvc.cli.telegram"}
 
 
@@ -214,6 +217,41 @@ def test_pushability_is_decided_only_where_articles_are_written() -> None:
     inside, _ = graph()
     bots = {name: targets for name, targets in inside.items() if name.startswith("bot")}
     assert {name for name, targets in bots.items() if "feedsvc.ingest.entries" in targets} == set()
+
+
+def scheme_tests(path: Path) -> int:
+    """How many times `path` compares text with "http"/"https" (in, ==, startswith, a set)."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            parts = [node.left, *node.comparators]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            parts = node.args if node.func.attr in ("startswith", "endswith") else []
+        else:
+            continue
+        for part in parts:
+            found += sum(
+                isinstance(c, ast.Constant) and c.value in WEB_SCHEME_TEXTS for c in ast.walk(part)
+            )
+    return found
+
+
+def test_the_scheme_finder_counts_comparisons_only(tmp_path: Path) -> None:
+    path = tmp_path / "x.py"
+    path.write_text(
+        'ok = u.startswith(("http://", "https://"))\n'
+        'web = parts.scheme in ("http", "https")\n'
+        'KEY = AppKey("http", object)\n'
+        'SCHEMES = ("http", "https")\n'
+    )
+    assert scheme_tests(path) == 4
+
+
+def test_one_http_url_check() -> None:
+    files = module_files()
+    counts = {name: scheme_tests(path) for name, path in files.items()}
+    assert {name: n for name, n in counts.items() if n and name not in URL_RULES} == {}
 
 
 def test_benches_take_only_the_fakes_from_tests() -> None:

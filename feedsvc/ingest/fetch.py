@@ -27,6 +27,8 @@ from datetime import UTC
 import aiohttp
 from yarl import URL
 
+from feedsvc.urls import http_url
+
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -304,7 +306,7 @@ def _redirect_target(current: URL, location: str) -> URL:
         target = current.join(URL(location))
     except ValueError:
         raise FetchError(f"redirect to an invalid URL: {location[:200]!r}") from None
-    if target.scheme not in ("http", "https") or not target.raw_host:
+    if http_url(str(target)) is None:
         raise FetchError(f"redirect to a non-web URL: {location[:200]!r}")
     return target
 

@@ -63,7 +63,7 @@ def _image(value: Any) -> str:
     if value is None or value == "":
         return ""
     image = absolute_url(value, "") if isinstance(value, str) else None
-    if not image or not image.startswith(("http://", "https://")):
+    if not image or http_url(image) is None:
         raise BadField("image", "image must be an absolute http(s) URL")
     return image
 

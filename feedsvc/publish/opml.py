@@ -23,6 +23,7 @@ from lxml import etree
 from feedsvc.config import SOURCE_KINDS, SOURCE_NAME
 from feedsvc.ingest.sources import SourceError, check_source
 from feedsvc.models import Source, identity_key, slugify
+from feedsvc.urls import http_url
 
 FEEDSVC_NS = "urn:feedsvc:opml"
 DOCS = "http://opml.org/spec2.opml"
@@ -266,7 +267,7 @@ def feed_url(url: str) -> str:
     url = url.strip()
     if url.lower().startswith("feed:"):
         rest = url[5:]
-        return rest if rest.lower().startswith(("http://", "https://")) else "http:" + rest
+        return rest if http_url(rest) else "http:" + rest
     return url
 
 
