@@ -141,7 +141,8 @@ class RedisRateLimiter(BaseRateLimiter[int]):
                     raise
                 attempt += 1
                 wait = retry_seconds(exc)
-                log.warning("Telegram asked to wait %.1f s (chat %s); pausing sends", wait, chat_id)
+                log.warning("Telegram asked to wait %.1f s (chat %s); pausing sends", wait,
+                            chat_id, extra={"chat_id": chat_id})  # fmt: skip
                 await self.pause(wait)
 
     async def acquire(self, chat_id: ChatId | None, stop: asyncio.Event | None = None) -> bool:

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from bot import digests
 from bot.delivery.push import Message, Pusher
+from bot.ratelimit import parse_chat
 from bot.subscriptions import ALL, Subscriptions, wanted
 from feedsvc.models import Article
 from feedsvc.storage import keys
@@ -114,7 +115,8 @@ class DigestSender:
                     return False  # stopping: the rest is the next process's
             await self.redis.hset(keys.DIGEST_DONE, chat, digests.day_of(slot))
             if texts:
-                log.info("chat %s: digest of %d post(s) sent", chat, len(found))
+                log.info("chat %s: digest of %d post(s) sent", chat, len(found),
+                         extra={"chat_id": parse_chat(chat)})  # fmt: skip
             return bool(texts)
         finally:
             with contextlib.suppress(RedisError):

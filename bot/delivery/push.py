@@ -157,6 +157,12 @@ def push_bot(telegram: TelegramSettings, base_url: str = "") -> Bot:
     return Bot(telegram.token, request=request, **kwargs)
 
 
+def _fields(chat: str, item: Sendable) -> dict[str, Any]:
+    """A send's log fields (JSON logs write them as keys): the chat (an int when it is
+    numeric), and the article or the message's ledger id."""
+    return {"chat_id": parse_chat(chat), "article_id": item.id}
+
+
 class _Stopped(Exception):
     """The process is stopping: leave this send for the next one."""
 
@@ -196,7 +202,8 @@ class Pusher:
         if not isinstance(event, NewArticle) or not event.pushable:
             return True  # other kinds (a removal) are not pushes
         if outcomes.too_late(entry.appended, datetime.now(UTC), self.max_age_hours):
-            log.info("not pushing %s: it waited longer than the push window", event.id)
+            log.info("not pushing %s: it waited longer than the push window", event.id,
+                     extra={"article_id": event.id})  # fmt: skip
             return True
         article = await self.store.get(event.id)
         if article is None:  # trimmed by retention before we got to it
@@ -251,12 +258,13 @@ class Pusher:
             except TelegramError as exc:
                 error = exc
             except Exception as exc:  # a bug of ours: in doubt, never resent
-                log.exception("chat %s: push of %s failed", chat, item.id)
+                log.exception("chat %s: push of %s failed", chat, item.id,
+                              extra=_fields(chat, item))  # fmt: skip
                 error = exc
             if outgoing.method == "send_photo" and outcomes.photo_refused(error):
                 # Nothing was sent: the same claim goes on as text, in a slot of its own.
                 log.info("chat %s: photo of %s refused (%s); sent as text", chat, item.id,
-                         str(error)[: outcomes.WHY_LENGTH])  # fmt: skip
+                         str(error)[: outcomes.WHY_LENGTH], extra=_fields(chat, item))  # fmt: skip
                 photo = False
                 await self._fallback_slot(item.id, chat, claim)
                 continue
@@ -266,7 +274,7 @@ class Pusher:
                 if step.action is Action.STOP:
                     raise error  # type: ignore[misc]  # the token is refused: the bot stops
                 self.count("retry")
-                await self._wait_to_retry(chat, step)
+                await self._wait_to_retry(chat, item, step)
                 attempt, claim = attempt + 1, None
                 continue
             await self._finish(item, chat, step, message)
@@ -318,29 +326,34 @@ class Pusher:
         self.count(step.outcome)
         if step.outcome == "in_doubt":
             log.warning("chat %s: push of %s may not have arrived (%s); not resent",
-                        chat, item.id, step.why)  # fmt: skip
+                        chat, item.id, step.why, extra=_fields(chat, item))  # fmt: skip
         elif step.outcome == "failed":
-            log.error("chat %s: Telegram refused the push of %s: %s", chat, item.id, step.why)
+            log.error("chat %s: Telegram refused the push of %s: %s", chat, item.id, step.why,
+                      extra=_fields(chat, item))  # fmt: skip
         if step.unsubscribe:
             # A closed topic ends that topic's subscription; a gone chat, all of the chat's.
             topic = step.outcome == "topic_gone"
             drop = self.subscriptions.remove if topic else self.subscriptions.remove_chat
             gone = await self._until_redis(partial(drop, chat))
-            log.info("chat %s is gone (%s); unsubscribed from %s", chat, step.why, gone)
+            log.info("chat %s is gone (%s); unsubscribed from %s", chat, step.why, gone,
+                     extra=_fields(chat, item))  # fmt: skip
         if step.action is Action.FOLLOW and step.new_chat is not None:
             await self._follow(chat, step.new_chat, item)
 
     async def _follow(self, old: str, new: int, item: Sendable) -> None:
         """A group became a supergroup: move its subscriptions and send there."""
         if old in self.channels:
-            log.warning("telegram.channels: %s is now chat %s; update the config", old, new)
+            log.warning("telegram.channels: %s is now chat %s; update the config", old, new,
+                        extra=_fields(old, item))  # fmt: skip
         else:
             await self._until_redis(partial(self.subscriptions.move, old, new))
-            log.info("chat %s moved to %s; its subscriptions follow", old, new)
+            log.info("chat %s moved to %s; its subscriptions follow", old, new,
+                     extra=_fields(old, item))  # fmt: skip
         await self._deliver(item, str(new))
 
-    async def _wait_to_retry(self, chat: str, step: Step) -> None:
-        log.warning("chat %s: push not sent (%s); again in %.1f s", chat, step.why, step.wait)
+    async def _wait_to_retry(self, chat: str, item: Sendable, step: Step) -> None:
+        log.warning("chat %s: push of %s not sent (%s); again in %.1f s", chat, item.id,
+                    step.why, step.wait, extra=_fields(chat, item))  # fmt: skip
         if step.pause_all:  # every process waits; the next slot comes after the pause
             await self._until_redis(partial(self.limiter.pause, step.wait))
             return

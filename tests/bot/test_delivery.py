@@ -176,7 +176,7 @@ async def test_a_429_is_waited_out_and_sent_once(
 
 
 async def test_every_fifth_call_a_bad_gateway_loses_nothing_and_doubles_nothing(
-    telegram, bot_settings: Settings, redis: Redis, store: Store
+    telegram, bot_settings: Settings, redis: Redis, store: Store, caplog
 ) -> None:
     telegram.fail_every(5)
     await subscribe(redis, CHATS)
@@ -191,6 +191,12 @@ async def test_every_fifth_call_a_bad_gateway_loses_nothing_and_doubles_nothing(
     for post in posts:
         got = [m.chat_id for m in telegram.sent if post.title in m.text]
         assert sorted(got) == CHATS, "every chat once"
+    # Each retry is one log line with the chat and the article as fields (JSON keys).
+    retries = [r for r in caplog.records if "not sent" in r.getMessage()]
+    assert len(retries) == len(telegram.faults)
+    assert {(r.chat_id, r.article_id) for r in retries} <= {
+        (chat, post.id) for chat in CHATS for post in posts
+    }
 
 
 async def test_connection_resets_lose_nothing_and_double_nothing(
@@ -242,7 +248,8 @@ async def test_a_timeout_after_the_request_left_stays_in_doubt(
     scraped = generate_latest(metrics.registry).decode()
     assert 'feedsvc_telegram_pushes_total{outcome="in_doubt"} 1.0' in scraped
     assert 'feedsvc_telegram_pushes_total{outcome="sent"} 2.0' in scraped
-    assert "may not have arrived" in caplog.text
+    [doubt] = [r for r in caplog.records if "may not have arrived" in r.getMessage()]
+    assert (doubt.chat_id, doubt.article_id) == (READER, post.id)
 
 
 async def test_telegram_unreachable_mid_fan_out_is_retried_until_it_answers(
