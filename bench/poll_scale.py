@@ -33,14 +33,13 @@ from poll_worker import Bench, Clock
 from redis.asyncio import Redis
 
 from feedsvc.config import Settings
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import SourceStatus
 from feedsvc.storage.connection import client_from_url
 from feedsvc.storage.embedded import EmbeddedRedis
-from feedsvc.storage.store import Store
 
 DONE, READY, GO = "bench:done", "bench:ready", "bench:go"  # the bench's own keys
 NOW = NEWEST.timestamp() + 3600
@@ -61,8 +60,7 @@ async def _work(redis_url: str, count: int, concurrency: int) -> None:
     session = new_session(settings.user_agent)
     clock = Clock(NOW)
     registry = SourceRegistry(redis, settings)
-    fetcher = Fetcher(session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes)
-    ingestor = Ingestor(Store(redis), registry, fetcher, settings, clock=clock, rand=lambda: 0.5)
+    ingestor = Ingestor.from_settings(settings, redis, session, clock=clock, rand=lambda: 0.5)
     poller = Poller(
         CountedSchedule(redis), registry.all, ingestor.poll_and_record, registry.status,
         timeout=settings.poll.timeout, concurrency=concurrency, clock=clock, rand=lambda: 0.0,

@@ -20,14 +20,12 @@ from redis.asyncio import Redis
 
 from feedsvc.config import Settings
 from feedsvc.ingest import fetch
-from feedsvc.ingest.fetch import Fetcher
 from feedsvc.ingest.parse import parse_feed
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
 from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source
 from feedsvc.storage import keys
-from feedsvc.storage.store import Store
 
 # Who was busy: CPU seconds of each process, and of the whole machine.
 
@@ -222,7 +220,7 @@ class Bench:
         count = await self.redis.hlen(keys.SOURCES)
         schedule = CountingSchedule(self.redis, count)
         poller = Poller(
-            schedule, registry.all, self.ingestor(registry, session, pool).poll_and_record,
+            schedule, registry.all, self.ingestor(session, pool).poll_and_record,
             registry.status, timeout=self.settings.poll.timeout,
             concurrency=self.concurrency, clock=self.clock, rand=lambda: 0.0,
         )  # fmt: skip
@@ -240,15 +238,11 @@ class Bench:
         await check(registry, count)
         return run_between(count, start, end, probe.p99())
 
-    def ingestor(
-        self, registry: SourceRegistry, session: aiohttp.ClientSession, pool: Executor | None
-    ) -> Ingestor:
-        poll = self.settings.poll
-        return Ingestor(
-            Store(self.redis, retention=self.settings.store.retention),
-            registry,
-            Fetcher(session, timeout=poll.timeout, max_bytes=poll.max_bytes),
+    def ingestor(self, session: aiohttp.ClientSession, pool: Executor | None) -> Ingestor:
+        return Ingestor.from_settings(
             self.settings,
+            self.redis,
+            session,
             clock=self.clock,
             rand=lambda: 0.5,  # no jitter: every next poll is INTERVAL away
             parse_pool=OnExecutor(pool) if pool is not None else None,  # type: ignore[arg-type]

@@ -22,11 +22,10 @@ from bot.app import build_application, run_bot
 from feedsvc import appkeys
 from feedsvc.config import Settings
 from feedsvc.httpserver import server_options
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.parsepool import ParsePool
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
-from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.logs import AccessLog
 from feedsvc.publish.categories import configured_names
 from feedsvc.publish.websub import WebSubPinger
@@ -87,11 +86,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_redis(settings) as (client, mode):
         app[appkeys.REDIS] = client
         app[appkeys.REDIS_MODE] = mode
-        app[appkeys.STORE] = Store(
-            client,
-            retention=settings.store.retention,
-            max_categories=settings.store.max_categories,
-        )
+        app[appkeys.STORE] = Store.from_settings(client, settings.store)
         # Configured categories have their (empty) feeds before any article.
         await app[appkeys.STORE].declare(configured_names(settings))
         yield
@@ -160,14 +155,12 @@ async def poller_ctx(app: web.Application) -> AsyncIterator[None]:
     """Poll every source on its schedule until the process stops."""
     settings = app[appkeys.SETTINGS]
     redis, store = app[appkeys.REDIS], app[appkeys.STORE]
-    registry = SourceRegistry(redis, settings)
-    fetcher = Fetcher(
-        app[appkeys.HTTP], timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
-    )
     pool = parse_pool(settings)
-    ingestor = Ingestor(
-        store, registry, fetcher, settings, on_change=changed_callback(app), parse_pool=pool
-    )
+    ingestor = Ingestor.from_settings(
+        settings, redis, app[appkeys.HTTP], store=store, on_change=changed_callback(app),
+        parse_pool=pool,
+    )  # fmt: skip
+    registry = ingestor.registry
     poller = Poller(
         Schedule(redis), registry.all, ingestor.poll_and_record, registry.status,
         timeout=settings.poll.timeout, lease=settings.poll.lease,

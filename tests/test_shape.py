@@ -7,7 +7,8 @@ not even through the project modules they import; no module (bench and tests
 included) is over 400 lines. Sanitising happens only in ingest (polled sources and
 articles pushed through the API), and read paths use what was stored; pushability
 is decided only where articles are written; benches take from tests/ only the fakes;
-only feedsvc/urls.py tells a web URL by its scheme.
+only feedsvc/urls.py tells a web URL by its scheme; an Ingestor is built only by
+`Ingestor.from_settings`, and a configured Store only by `Store.from_settings`.
 """
 
 from __future__ import annotations
@@ -252,6 +253,35 @@ def test_one_http_url_check() -> None:
     files = module_files()
     counts = {name: scheme_tests(path) for name, path in files.items()}
     assert {name: n for name, n in counts.items() if n and name not in URL_RULES} == {}
+
+
+def calls(path: Path, name: str, keywords: tuple[str, ...] = ()) -> int:
+    """Calls of `name` (or `x.name`) in `path`; with `keywords`, only those passing one."""
+    found = 0
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        if called == name and (not keywords or any(k.arg in keywords for k in node.keywords)):
+            found += 1
+    return found
+
+
+def test_an_ingestor_is_built_only_from_settings() -> None:
+    files = [p for top in ("feedsvc", "bot", "bench", "tests") for p in (ROOT / top).rglob("*.py")]
+    hand_wired = {str(p.relative_to(ROOT)): n for p in files if (n := calls(p, "Ingestor"))}
+    assert hand_wired == {}
+    for root in ("feedsvc/lifecycle.py", "feedsvc/cli/ingest.py", "feedsvc/cli/sources.py"):
+        assert calls(ROOT / root, "from_settings") > 0, root  # the check sees the factory
+    # A store that writes (retention, max_categories) is the configured one everywhere.
+    configured = ("retention", "max_categories")
+    by_hand = {
+        name: n
+        for name, path in module_files().items()
+        if name != "feedsvc.storage.store" and (n := calls(path, "Store", configured))
+    }
+    assert by_hand == {}
 
 
 def test_benches_take_only_the_fakes_from_tests() -> None:

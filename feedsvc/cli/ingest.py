@@ -15,13 +15,12 @@ from feedsvc.cli.common import (
 )
 from feedsvc.cli.sources import check_selector
 from feedsvc.config import SOURCE_KINDS, SOURCE_NAME, Settings
-from feedsvc.ingest.fetch import Fetcher, FetchError, new_session
+from feedsvc.ingest.fetch import FetchError, new_session
 from feedsvc.ingest.parse import ParseError
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
 from feedsvc.models import Source
 from feedsvc.storage import keys
-from feedsvc.storage.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,16 +49,8 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(redis: Redis) -> int:
         registry = SourceRegistry(redis, settings)
-        store = Store(
-            redis,
-            retention=settings.store.retention,
-            max_categories=settings.store.max_categories,
-        )
         async with new_session(settings.user_agent) as session:
-            fetcher = Fetcher(
-                session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
-            )
-            ingestor = Ingestor(store, registry, fetcher, settings)
+            ingestor = Ingestor.from_settings(settings, redis, session)
             try:
                 what, counts = await ingestor.ingest_once(source, args.kind, args.push)
             except (FetchError, ParseError) as exc:

@@ -23,7 +23,7 @@ from feedsvc.cli.common import (
 from feedsvc.config import SOURCE_KINDS, Settings
 from feedsvc.dates import age_unit, duration
 from feedsvc.ingest.entries import Counts
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import SYNC_EVERY, Schedule
 from feedsvc.ingest.schedule import lease_seconds
@@ -31,7 +31,6 @@ from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
 from feedsvc.ingest.status import MOVE_AFTER_POLLS
 from feedsvc.models import Source, SourceStatus, identity_key
 from feedsvc.publish.api import source_json
-from feedsvc.storage.store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -272,12 +271,7 @@ async def poll_now(
     status = await registry.status(source.name)
     try:
         async with new_session(settings.user_agent) as session:
-            fetcher = Fetcher(
-                session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes
-            )
-            ingestor = Ingestor(
-                Store(redis, retention=settings.store.retention), registry, fetcher, settings
-            )
+            ingestor = Ingestor.from_settings(settings, redis, session)
             status, counts = await ingestor.poll_counted(source, status)
             await registry.save_status(status)
     finally:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -86,6 +87,36 @@ class Ingestor:
         self.clock = clock
         self.rand = rand
         self._told_future: set[str] = set()  # sources whose future dates were logged
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        redis: Redis,
+        session: aiohttp.ClientSession,
+        *,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+        on_change: Callable[[set[str | None]], None] | None = None,
+        parse_pool: ParsePool | None = None,
+    ) -> Ingestor:
+        """The one way an Ingestor is built: its store, sources and fetcher as configured.
+
+        The fetcher uses `session` within poll.timeout and poll.max_bytes; `store` is
+        the process's own when it has one (built from the same settings).
+        """
+        fetcher = Fetcher(session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes)
+        return cls(
+            store or Store.from_settings(redis, settings.store),
+            SourceRegistry(redis, settings),
+            fetcher,
+            settings,
+            clock=clock,
+            rand=rand,
+            on_change=on_change,
+            parse_pool=parse_pool,
+        )
 
     @property
     def redis(self) -> Redis:

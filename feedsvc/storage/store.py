@@ -20,6 +20,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from feedsvc.config import StoreSettings
 from feedsvc.models import DEFAULT_CATEGORY, Article, slugify
 from feedsvc.storage import events, history, keys
 from feedsvc.storage.codec import alt_id, decode, encode, link_key, score_of
@@ -83,6 +84,11 @@ class Store:
         self._started: datetime | None = None
         self._published = redis.register_script(PUBLISHED)
         self._told_full = False
+
+    @classmethod
+    def from_settings(cls, redis: Redis, store: StoreSettings) -> Store:
+        """The store as configured (store.retention, store.max_categories): every writer's."""
+        return cls(redis, retention=store.retention, max_categories=store.max_categories)
 
     async def upsert(
         self,

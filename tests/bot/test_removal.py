@@ -14,9 +14,8 @@ from redis.asyncio import Redis
 from bot.subscriptions import Subscriptions
 from feedsvc.app import make_app
 from feedsvc.config import ApiSettings, PollSettings, Settings
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source, SourceStatus, stable_id
 from feedsvc.storage import keys
 from feedsvc.storage.store import Store
@@ -57,8 +56,7 @@ async def test_removed_is_gone_everywhere_and_stays_gone(
     source = Source("jurnal", site.url("/feed/"), category="KALTARA")
     settings = dataclasses.replace(bot_settings, poll=PollSettings(timeout=2))
     async with new_session(settings.user_agent) as session:
-        fetcher = Fetcher(session, timeout=2, max_bytes=settings.poll.max_bytes)
-        ingestor = Ingestor(store, SourceRegistry(redis, settings), fetcher, settings)
+        ingestor = Ingestor.from_settings(settings, redis, session, store=store)
         status, counts = await ingestor.poll_counted(source, SourceStatus("jurnal"))
         assert counts.new == 3 and status.primed  # the first poll: stored, not pushed
         gone = stable_id(site.url("/?p=2"))

@@ -16,13 +16,11 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
-from feedsvc.config import PollSettings, Settings
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.config import PollSettings, Settings, StoreSettings
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source, SourceStatus
 from feedsvc.storage import keys
-from feedsvc.storage.store import Store
 from tests.fakes.site import SHARED
 
 CORPUS = SHARED / "corpora" / "feedparser"
@@ -72,12 +70,13 @@ async def corpus_site(aiohttp_server):
 async def test_every_corpus_file_is_stored_or_recorded(corpus_site, redis: Redis) -> None:
     base, paths = corpus_site
     assert len(paths) > 2000
-    settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=10, max_bytes=5_000_000))
-    session = new_session(settings.user_agent)
-    fetcher = Fetcher(session, timeout=10, max_bytes=5_000_000)
-    ingestor = Ingestor(
-        Store(redis, retention=100_000), SourceRegistry(redis, settings), fetcher, settings
+    settings = dataclasses.replace(
+        Settings(),
+        store=StoreSettings(retention=100_000),
+        poll=PollSettings(timeout=10, max_bytes=5_000_000),
     )
+    session = new_session(settings.user_agent)
+    ingestor = Ingestor.from_settings(settings, redis, session)
     limit = asyncio.Semaphore(16)
 
     async def poll(i: int, path: str) -> SourceStatus:

@@ -14,14 +14,13 @@ from redis.asyncio import Redis
 from feedsvc.cli.sources import sources_table
 from feedsvc.config import ConfigError, PollSettings, Settings, load_settings
 from feedsvc.ingest import fullcontent
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.parse import parse_feed
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.sanitize import html_to_text
-from feedsvc.ingest.sources import SourceError, SourceRegistry, check_source
+from feedsvc.ingest.sources import SourceError, check_source
 from feedsvc.models import Source, SourceStatus
 from feedsvc.publish.render import FeedInfo, render_rss
-from feedsvc.storage.store import Store
 from tests.fakes.site import Item, Page, Site, article_page, rss
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
@@ -34,11 +33,7 @@ FEED = {"Content-Type": "application/rss+xml; charset=UTF-8"}
 async def ingestor(redis: Redis) -> AsyncIterator[Ingestor]:
     settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=1.5, max_bytes=MAX_BYTES))
     session = new_session(settings.user_agent)
-    fetcher = Fetcher(session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes)
-    yield Ingestor(
-        Store(redis, retention=1000), SourceRegistry(redis, settings), fetcher, settings,
-        clock=NOW.timestamp, rand=lambda: 0.5,
-    )  # fmt: skip
+    yield Ingestor.from_settings(settings, redis, session, clock=NOW.timestamp, rand=lambda: 0.5)
     await session.close()
 
 

@@ -16,12 +16,10 @@ from redis.asyncio import Redis
 from feedsvc import lifecycle
 from feedsvc.config import PollSettings, Settings
 from feedsvc.ingest import pipeline as ingest
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source, SourceStatus
 from feedsvc.storage import keys
-from feedsvc.storage.store import Store
 from tests.fakes.site import Item, Page, Site, article_page, listing_page, rss, seed_text
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
@@ -31,12 +29,7 @@ NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
 async def ingestor(redis: Redis) -> AsyncIterator[Ingestor]:
     settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=1.5, max_bytes=100_000))
     session = new_session(settings.user_agent)
-    fetcher = Fetcher(session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes)
-    store = Store(redis, retention=1000)
-    yield Ingestor(
-        store, SourceRegistry(redis, settings), fetcher, settings,
-        clock=NOW.timestamp, rand=lambda: 0.5,
-    )  # fmt: skip
+    yield Ingestor.from_settings(settings, redis, session, clock=NOW.timestamp, rand=lambda: 0.5)
     await session.close()
 
 

@@ -17,12 +17,10 @@ import pytest
 from redis.asyncio import Redis
 
 from feedsvc.config import PollSettings, Settings
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.parsepool import ParsePool
 from feedsvc.ingest.pipeline import POOL_PARSE_BYTES, Ingestor
-from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source, SourceStatus
-from feedsvc.storage.store import Store
 from tests.fakes.site import Item, Page, Site, rss
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
@@ -46,10 +44,7 @@ def big_feed(site: Site) -> bytes:
 async def ingestor(redis: Redis) -> AsyncIterator[Ingestor]:
     settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=60, max_bytes=2_000_000))
     session = new_session(settings.user_agent)
-    fetcher = Fetcher(session, timeout=60, max_bytes=2_000_000)
-    yield Ingestor(
-        Store(redis), SourceRegistry(redis, settings), fetcher, settings, clock=NOW.timestamp
-    )
+    yield Ingestor.from_settings(settings, redis, session, clock=NOW.timestamp)
     await session.close()
 
 

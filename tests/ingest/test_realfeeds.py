@@ -18,13 +18,11 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from feedsvc.config import PollSettings, Settings, StoreSettings
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source, SourceStatus
 from feedsvc.publish.categories import MAX_SHOWN, configured_slugs, shown_categories
 from feedsvc.storage import keys
-from feedsvc.storage.store import Store
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "realfeeds"
 FILES = sorted(p for p in CORPUS.iterdir() if p.suffix != ".md")
@@ -85,9 +83,8 @@ async def test_every_entry_of_every_real_feed_is_stored_once(corpus_site: str, r
         poll=PollSettings(timeout=10, max_entries=10_000),
     )
     session = new_session(settings.user_agent)
-    fetcher = Fetcher(session, timeout=10, max_bytes=settings.poll.max_bytes)
-    store = Store(redis, retention=100_000, max_categories=settings.store.max_categories)
-    ingestor = Ingestor(store, SourceRegistry(redis, settings), fetcher, settings)
+    ingestor = Ingestor.from_settings(settings, redis, session)
+    store = ingestor.store
     sources = [Source(path.name.replace(".", "-"), f"{corpus_site}/{path.name}") for path in FILES]
     statuses = {}
     try:

@@ -19,10 +19,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from feedsvc.config import PollSettings, Settings
-from feedsvc.ingest.fetch import Fetcher, new_session
+from feedsvc.ingest.fetch import new_session
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.ingest.poller import Poller, Schedule
-from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source
 from feedsvc.storage import keys
 from feedsvc.storage.connection import client_from_url
@@ -57,11 +56,10 @@ class SlowSite:
 
 
 def make_poller(redis: Redis, sources: list[Source]) -> tuple[Poller, aiohttp.ClientSession]:
-    settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=5))
+    settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=5, max_bytes=10**6))
     session = new_session(settings.user_agent)
-    store = Store(redis)
-    registry = SourceRegistry(redis, settings)
-    ingestor = Ingestor(store, registry, Fetcher(session, timeout=5, max_bytes=10**6), settings)
+    ingestor = Ingestor.from_settings(settings, redis, session)
+    registry = ingestor.registry
 
     async def list_sources() -> list[Source]:
         return sources

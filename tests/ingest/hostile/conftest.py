@@ -16,11 +16,9 @@ import pytest
 from redis.asyncio import Redis
 
 from feedsvc.config import PollSettings, Settings
-from feedsvc.ingest.fetch import Fetcher, IPAddress, is_internal_address, new_session
+from feedsvc.ingest.fetch import IPAddress, is_internal_address, new_session
 from feedsvc.ingest.pipeline import Ingestor
-from feedsvc.ingest.sources import SourceRegistry
 from feedsvc.models import Source, SourceStatus
-from feedsvc.storage.store import Store
 from tests.fakes.site import Item, Page, Site, rss
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
@@ -31,11 +29,7 @@ JSON_FEED = "https://jsonfeed.org/version/1.1"
 async def ingestor(redis: Redis) -> AsyncIterator[Ingestor]:
     settings = dataclasses.replace(Settings(), poll=PollSettings(timeout=2, max_bytes=2_000_000))
     session = new_session(settings.user_agent)
-    fetcher = Fetcher(session, timeout=settings.poll.timeout, max_bytes=settings.poll.max_bytes)
-    yield Ingestor(
-        Store(redis, retention=1000), SourceRegistry(redis, settings), fetcher, settings,
-        clock=NOW.timestamp, rand=lambda: 0.5,
-    )  # fmt: skip
+    yield Ingestor.from_settings(settings, redis, session, clock=NOW.timestamp, rand=lambda: 0.5)
     await session.close()
 
 
