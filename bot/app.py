@@ -24,6 +24,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot import commands, commands_alerts, commands_digest
 from bot.delivery.consumer import EventConsumer, consumer_name
+from bot.delivery.corrections import Corrections
 from bot.delivery.digest import DigestSender
 from bot.delivery.push import Pusher, push_bot
 from bot.polling import poll_while_leading
@@ -139,7 +140,8 @@ async def deliver_pushes(
             count=metrics.count_push if metrics else lambda outcome: None,
         )
         window = telegram.max_push_age_hours
-        consumer = EventConsumer(redis, pusher.handle, window_hours=window, stop=stop, name=name)
+        handle = Corrections(pusher, services.store).handle  # pushes, and edits of them
+        consumer = EventConsumer(redis, handle, window_hours=window, stop=stop, name=name)
         sender = DigestSender(
             redis, services.store, services.subscriptions, pusher, owner=name, stop=stop
         )

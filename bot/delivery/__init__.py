@@ -1,4 +1,5 @@
-"""Push delivery: new-article events in, one Telegram message per (article, chat) out.
+"""Push delivery: article events in, one Telegram message per (article, chat) out
+(and its corrections).
 
 - `consumer.py`: the event consumer. Reads the store's event stream through the
   `telegram` consumer group, acknowledges an event once every recipient is done,
@@ -6,6 +7,8 @@
   stops, and waits out Redis outages.
 - `push.py`: one event's fan-out, and the send path: recipients, the rate-limit
   slot, the claim, the message (method and arguments), and acting on the outcome.
+- `corrections.py`: a pushed article changed or removed: its messages edited in
+  place, through the same send path.
 - `ledger.py`: the delivery ledger in Redis: claims, outcomes, message ids.
 - `outcomes.py`: pure: what happens after a send, from Telegram's answer.
 """

@@ -2,14 +2,17 @@
 
 One hash per article (`keys.sent`), one field per chat. A chat's field is
 written once, when its request is about to leave (`claim`: "sending" and the
-claimer's token), and then holds the outcome (`record`): `sent <message id>`,
+claimer's token), and then holds the outcome (`record`): `sent <message id> <kind>
+<unix time>` (kind `text` or `photo`; older records have the id alone),
 `refused`, `gone`, `topic_gone` (a closed forum topic), `moved <new chat id>`,
 `failed` or `in_doubt`. A claim whose
 process died before recording stays "sending": that request was on the wire, so
 it counts as in doubt and is never sent again. A send that certainly did not
 happen gives its claim back (`release`) and may be claimed again.
 
-The message id kept with `sent` is what later edits of the message need.
+The message id, kind and time kept with `sent` are what later edits of the message
+need: which method edits it (editMessageText or editMessageCaption), and whether it
+is recent enough to correct.
 Records expire a week after the article's last claim, longer than any event
 stays pending.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
@@ -61,9 +64,28 @@ class Record:
     def __str__(self) -> str:
         return f"{self.state} {self.detail}" if self.detail else self.state
 
+    @classmethod
+    def sent(cls, message_id: object, photo: bool, at: datetime) -> Record:
+        kind = "photo" if photo else "text"
+        return cls("sent", f"{message_id} {kind} {int(at.timestamp())}")
+
     @property
     def message_id(self) -> int | None:
-        return int(self.detail) if self.state == "sent" and self.detail.isdigit() else None
+        first = self.detail.split(" ", 1)[0]
+        return int(first) if self.state == "sent" and first.isdigit() else None
+
+    @property
+    def photo(self) -> bool:
+        """A photo with a caption (edited with editMessageCaption), not a text message."""
+        return self.detail.split(" ")[1:2] == ["photo"]
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When the message was sent; None on records from before times were kept."""
+        parts = self.detail.split(" ")
+        if self.state != "sent" or len(parts) < 3 or not parts[2].isdigit():
+            return None
+        return datetime.fromtimestamp(int(parts[2]), UTC)
 
 
 class Ledger:

@@ -14,7 +14,8 @@ The rule is "exactly once for every send Telegram answered":
   `in_doubt`, never resent: a lost alert is better than a duplicate;
 - refused for good: the chat blocked the bot or is gone (unsubscribe), a forum
   topic was deleted or closed (that topic unsubscribes), migrated (follow it), or
-  Telegram rejected the message (logged as failed).
+  Telegram rejected the message (logged as failed); an edit of a message that is
+  gone or already says it is `not_edited`.
 
 python-telegram-bot's exceptions are recognised by class name (their names are
 its public API), so this module needs neither the telegram package nor HTTP and
@@ -43,6 +44,9 @@ PHOTO_REFUSALS = (
     "image_process_failed",
     "wrong remote file identifier",
 )
+# An edit Telegram had no use for: the same words already, or the message is gone
+# (deleted by the chat) or too old to edit. Nothing to do, nothing to retry.
+NOT_EDITED = ("message is not modified", "message to edit not found", "message can't be edited")
 # A forum topic deleted or closed: that topic's subscription ends, not the group's.
 TOPIC_GONE = ("message thread not found", "topic_closed", "topic_deleted")
 
@@ -93,6 +97,8 @@ def after_send(error: BaseException | None, attempt: int, jitter: float) -> Step
             return Step(Action.DONE, "gone", unsubscribe=True, why=why)
         if any(words in why.lower() for words in TOPIC_GONE):
             return Step(Action.DONE, "topic_gone", unsubscribe=True, why=why)
+        if any(words in why.lower() for words in NOT_EDITED):
+            return Step(Action.DONE, "not_edited", why=why)
         return Step(Action.DONE, "failed", why=why)
     if "TimedOut" in kinds and not _class_names(error.__cause__) & NOT_SENT_TIMEOUTS:
         return Step(Action.DONE, "in_doubt", why=why)

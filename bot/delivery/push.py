@@ -16,6 +16,9 @@ done, in this order:
    backoff (keeping the chat's pacing: each try takes a slot of its own), or
    follow a migrated group.
 
+Corrections (corrections.py) take the same path with an edit of a message sent
+before in place of a new message.
+
 Pushes go through a Bot of their own with no PTB rate limiter, whose connection
 pool has a connection for every send that may be under way: nothing queues
 between the claim and the wire. Redis away pauses each send where it is and
@@ -251,7 +254,8 @@ class Pusher:
                 if claim is None:
                     return  # claimed or done by another try
             outgoing = _compose(item, chat, photo)
-            outgoing.kwargs.update(addressed(chat, quiet, datetime.now(UTC)))
+            if outgoing.method.startswith("send_"):  # an edit's message has its place
+                outgoing.kwargs.update(addressed(chat, quiet, datetime.now(UTC)))
             message, error = None, None
             try:
                 message = await outgoing.send(self.bot)
@@ -317,7 +321,8 @@ class Pusher:
     async def _finish(self, item: Sendable, chat: str, step: Step, message: Any) -> None:
         """Record what happened (Redis or not) and act on it."""
         if step is outcomes.SENT:
-            record = Record("sent", str(getattr(message, "message_id", "")))
+            photo = bool(getattr(message, "photo", None))
+            record = Record.sent(getattr(message, "message_id", ""), photo, datetime.now(UTC))
         elif step.action is Action.FOLLOW:
             record = Record("moved", str(step.new_chat))
         else:
@@ -349,7 +354,8 @@ class Pusher:
             await self._until_redis(partial(self.subscriptions.move, old, new))
             log.info("chat %s moved to %s; its subscriptions follow", old, new,
                      extra=_fields(old, item))  # fmt: skip
-        await self._deliver(item, str(new))
+        if getattr(item, "follows_moves", True):  # an edited message stays where it was
+            await self._deliver(item, str(new))
 
     async def _wait_to_retry(self, chat: str, item: Sendable, step: Step) -> None:
         log.warning("chat %s: push of %s not sent (%s); again in %.1f s", chat, item.id,

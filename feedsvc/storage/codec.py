@@ -26,6 +26,12 @@ def alt_id(article: Article) -> str:
     return short_hash(f"{article.source}\x1f{article.id}")
 
 
+def text_mark(article: Article) -> str:
+    """A mark of what a push shows of the article's own words (title and lead): when it
+    changes, messages already sent are corrected."""
+    return short_hash(f"{article.title}{SEP}{article.summary}")
+
+
 def encode(article: Article) -> bytes:
     return orjson.dumps(
         {

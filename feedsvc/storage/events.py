@@ -1,27 +1,33 @@
 """The article event stream: what the store appends, what delivery reads.
 
-In: one entry per article the store keeps for the first time, appended by the
-store's upsert script in the same atomic step (so there is never an article
-without its event, nor an event without its article), and one per article
-removed (storage/removal.py), appended by the removal script. Out: those entries, read
-through consumer groups (the bot's is `telegram`): each entry goes to one
-consumer of a group, stays pending until that consumer acknowledges it, and can
-be claimed by another consumer when the first one is gone.
+In: one entry per article the store keeps for the first time and one per change
+of a stored article's title or lead, appended by the store's upsert script in the
+same atomic step (so there is never an article without its event, nor an event
+without its write), and one per article removed (storage/removal.py), appended by
+the removal script. Out: those entries, read through consumer groups (the bot's is
+`telegram`): each entry goes to one consumer of a group, stays pending until that
+consumer acknowledges it, and can be claimed by another consumer when the first
+one is gone.
 
 The field contract (every value a string):
 
 | field | holds |
 |---|---|
-| `event` | `new` (stored for the first time) or `removed`; none on older entries: `new` |
+| `event` | `new` (first stored), `updated` (title or lead changed), `removed`; none: `new` |
 | `id` | the article id |
 | `slugs` | its category slugs, joined by `,` (for `removed`: those it had) |
 | `pushable` | `new` only: `1` when ingest decided the article may be pushed, else `0` |
+| `mark` | `updated` only: the mark of the new title and lead (storage/codec.py `text_mark`) |
+| `title` | `removed` only: the title it had |
 
 A reader handles the kinds it knows and acknowledges every other entry unread
 (`Entry.event` is None for those), so a new kind never blocks a consumer group.
+An `updated` entry is appended whatever the article's pushability: the delivery
+ledger (`sent:<id>`) says whether any chat got it; its `mark` tells a reader that
+is late whether the article has changed again since (then a later entry says so).
 A `removed` entry says the article is gone from every feed and listing and will
-not be stored again from its source; the delivery ledger (`sent:<id>`) still
-says which chats got it, for whoever wants to edit or delete those messages.
+not be stored again from its source; the ledger still says which chats got it,
+for whoever wants to edit or delete those messages.
 
 Pushability is decided once, at ingest (a source's first poll and posts older
 than the push window are not pushable), and carried here; readers obey it. The
@@ -41,20 +47,25 @@ from redis.exceptions import ResponseError
 from feedsvc.storage import keys
 
 MAXLEN = 100_000  # entries kept (approximately): far more than ever wait for delivery
-EVENT, ID, SLUGS, PUSHABLE = "event", "id", "slugs", "pushable"
-NEW, REMOVED = "new", "removed"
+EVENT, ID, SLUGS, PUSHABLE, MARK, TITLE = "event", "id", "slugs", "pushable", "mark", "title"
+NEW, UPDATED, REMOVED = "new", "updated", "removed"
 
 # Lua functions for scripts that append in the same atomic step as their writes:
-# append_event(stream, maxlen, article id, joined slugs, "1"/"0") for the store's
-# upsert, append_removed(stream, maxlen, article id, joined slugs) for a removal.
+# append_event(stream, maxlen, article id, joined slugs, "1"/"0") and
+# append_updated(stream, maxlen, article id, joined slugs, mark) for the store's
+# upsert, append_removed(stream, maxlen, article id, joined slugs, title) for a removal.
 LUA_APPEND = f"""
 local function append_event(stream, maxlen, id, slugs, pushable)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*',
     '{EVENT}', '{NEW}', '{ID}', id, '{SLUGS}', slugs, '{PUSHABLE}', pushable)
 end
-local function append_removed(stream, maxlen, id, slugs)
+local function append_updated(stream, maxlen, id, slugs, mark)
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*',
-    '{EVENT}', '{REMOVED}', '{ID}', id, '{SLUGS}', slugs)
+    '{EVENT}', '{UPDATED}', '{ID}', id, '{SLUGS}', slugs, '{MARK}', mark)
+end
+local function append_removed(stream, maxlen, id, slugs, title)
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*',
+    '{EVENT}', '{REMOVED}', '{ID}', id, '{SLUGS}', slugs, '{TITLE}', title)
 end
 """
 
@@ -85,28 +96,51 @@ class NewArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleUpdated:
+    """One event: a stored article's title or lead changed (a source's update, the API)."""
+
+    id: str
+    slugs: tuple[str, ...]
+    mark: str  # of the title and lead it changed to
+
+    def fields(self) -> dict[str, str]:
+        return {EVENT: UPDATED, ID: self.id, SLUGS: ",".join(self.slugs), MARK: self.mark}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str] | None) -> ArticleUpdated | None:
+        if not fields or not fields.get(ID) or fields.get(EVENT) != UPDATED:
+            return None
+        return cls(fields[ID], _slugs(fields), fields.get(MARK, ""))
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleRemoved:
     """One event: an article removed by hand (`feedsvc articles remove`, the API)."""
 
     id: str
     slugs: tuple[str, ...]
+    title: str = ""  # none on entries from before it was kept
 
     def fields(self) -> dict[str, str]:
-        return {EVENT: REMOVED, ID: self.id, SLUGS: ",".join(self.slugs)}
+        return {EVENT: REMOVED, ID: self.id, SLUGS: ",".join(self.slugs), TITLE: self.title}
 
     @classmethod
     def from_fields(cls, fields: dict[str, str] | None) -> ArticleRemoved | None:
         if not fields or not fields.get(ID) or fields.get(EVENT) != REMOVED:
             return None
-        return cls(fields[ID], _slugs(fields))
+        return cls(fields[ID], _slugs(fields), fields.get(TITLE, ""))
 
 
-Event = NewArticle | ArticleRemoved
+Event = NewArticle | ArticleUpdated | ArticleRemoved
 
 
 def parse_event(fields: dict[str, str] | None) -> Event | None:
     """The event an entry holds; None for a kind this version does not know."""
-    return NewArticle.from_fields(fields) or ArticleRemoved.from_fields(fields)
+    return (
+        NewArticle.from_fields(fields)
+        or ArticleUpdated.from_fields(fields)
+        or ArticleRemoved.from_fields(fields)
+    )
 
 
 def _slugs(fields: dict[str, str]) -> tuple[str, ...]:

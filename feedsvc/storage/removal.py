@@ -3,8 +3,8 @@
 One Lua script deletes the article and its index entries, bumps the change
 counters of its feeds (so every cached render and ETag changes), notes the time
 of the removal per feed (so a feed's Last-Modified never goes back), remembers
-the article as removed and appends a `removed` event (events.py), in one atomic
-step.
+the article as removed and appends a `removed` event with its title (events.py),
+in one atomic step.
 
 What is remembered: the article id, and its link for entries of *other* sources
 (a feed item that had joined an html page of the same post has an id of its
@@ -45,7 +45,7 @@ local all, versions, stream, removed, removed_at = KEYS[1], KEYS[2], KEYS[3], KE
 local art_prefix, cat_prefix, link_prefix = ARGV[1], ARGV[2], ARGV[3]
 local id, now_ms, maxlen = ARGV[4], ARGV[5], ARGV[6]
 local key = art_prefix .. id
-local vals = redis.call('HMGET', key, 'k', 'l', 'src')
+local vals = redis.call('HMGET', key, 'k', 'l', 'src', 'd')
 if not vals[1] then return false end
 local slugs = {}
 for part in string.gmatch(vals[1], '[^\\31]+') do slugs[#slugs + 1] = part end
@@ -66,7 +66,10 @@ if link_key and link_key ~= '' then
   redis.call('HSET', removed, 'l:' .. link_key, vals[3] or '')
 end
 local joined = table.concat(slugs, ',')
-append_removed(stream, maxlen, id, joined)
+-- The title goes with the event: whoever corrects a message sent of it has no other.
+local ok, doc = pcall(cjson.decode, vals[4])
+local title = ok and type(doc) == 'table' and type(doc.title) == 'string' and doc.title or ''
+append_removed(stream, maxlen, id, joined, title)
 return joined
 """
 )

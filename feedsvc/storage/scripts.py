@@ -63,8 +63,8 @@ local id, link_key, doc, hash = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local score, source, pushable = tonumber(ARGV[8]), ARGV[9], ARGV[10]
 local retention, maxlen, alt_id = tonumber(ARGV[11]), ARGV[12], ARGV[13]
 local max_categories, fallback_name, fallback_slug = tonumber(ARGV[14]), ARGV[15], ARGV[16]
-local ncat = tonumber(ARGV[17])
-local CAT = 17
+local mark, ncat = ARGV[17], tonumber(ARGV[18])
+local CAT = 18
 -- An optional last argument: a deadline on Redis's clock, in ms. A call that
 -- reaches Redis after it (its client gave up, the server was frozen) writes nothing.
 local deadline = tonumber(ARGV[CAT + 2 * ncat + 1])
@@ -85,7 +85,7 @@ local claim_as
 id, claim_as = resolve(art_prefix, link_prefix, id, alt_id, link_key, source)
 local key = art_prefix .. id
 
-local old = redis.call('HMGET', key, 'h', 'n', 'k', 'src', 's')
+local old = redis.call('HMGET', key, 'h', 'n', 'k', 'src', 's', 't')
 local names, slugs = split(old[2]), split(old[3])
 local have = {}
 for _, s in ipairs(slugs) do have[s] = true end
@@ -118,7 +118,18 @@ local function kept_by(slug)
   return score > low_score or (score == low_score and id > low[1])
 end
 
+-- Did the title or lead change? `t` is their mark; an article stored before marks
+-- were kept has none, and its documents are compared once instead.
+local function text_changed()
+  if old[6] then return old[6] ~= mark end
+  local ok_old, before = pcall(cjson.decode, redis.call('HGET', key, 'd'))
+  local ok_new, after = pcall(cjson.decode, doc)
+  if not (ok_old and ok_new) then return false end
+  return before.title ~= after.title or before.summary ~= after.summary
+end
+
 local status
+local changed = false
 if not old[1] then
   if refused_as_removed(removed, id, link_key, source) then return {id, 'removed', ''} end
   local keep = false
@@ -127,12 +138,13 @@ if not old[1] then
   end
   if not keep then return {id, 'old', refused_text} end
   status = 'new'
-  redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 'src', source, 'l', link_key)
+  redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 'src', source, 'l', link_key, 't', mark)
 else
   local owns = old[4] == source or source == 'api'
   if owns and old[1] ~= hash then
     status = 'updated'
-    redis.call('HSET', key, 'd', doc, 'h', hash, 's', score)
+    changed = text_changed()
+    redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 't', mark)
   elseif grew then
     status = 'updated'
     score = tonumber(old[5])
@@ -187,6 +199,8 @@ end
 
 if status == 'new' then
   append_event(events, maxlen, id, table.concat(slugs, ','), pushable)
+elseif changed then
+  append_updated(events, maxlen, id, table.concat(slugs, ','), mark)
 end
 return {id, status, refused_text}
 """

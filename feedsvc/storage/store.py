@@ -23,7 +23,7 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from feedsvc.config import StoreSettings
 from feedsvc.models import DEFAULT_CATEGORY, Article, slugify
 from feedsvc.storage import events, history, keys
-from feedsvc.storage.codec import alt_id, decode, encode, link_key, score_of
+from feedsvc.storage.codec import alt_id, decode, encode, link_key, score_of, text_mark
 from feedsvc.storage.scripts import DECLARE, LIST, PUBLISHED, UPSERT
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,7 @@ class Store:
             self.max_categories,
             fallback,
             slugify(fallback),
+            text_mark(article),
             len(article.categories),
             *article.categories,
             *article.slugs,

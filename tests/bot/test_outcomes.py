@@ -133,3 +133,17 @@ def test_an_event_older_than_the_push_window_is_too_late() -> None:
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     assert not too_late(now - timedelta(hours=23, minutes=59), now, 24)
     assert too_late(now - timedelta(hours=24, minutes=1), now, 24)
+
+
+@pytest.mark.parametrize(
+    "why",
+    [
+        "Message is not modified: specified new message content and reply markup are "
+        "exactly the same as a current content and reply markup of the message",
+        "Message to edit not found",
+        "Message can't be edited",
+    ],
+)
+def test_an_edit_telegram_has_no_use_for_is_done_not_failed(why: str) -> None:
+    step = after_send(BadRequest(why), attempt=0, jitter=0.5)
+    assert (step.action, step.outcome, step.unsubscribe) == (Action.DONE, "not_edited", False)

@@ -119,7 +119,9 @@ def _chat_key(chat_id: Any) -> int | str:
 
 
 def _is_sending(method: str) -> bool:
-    return method.lower().startswith("send") and method.lower() != "sendchataction"
+    # Edits count against the limits as sends do, and take the same faults.
+    method = method.lower()
+    return (method.startswith("send") and method != "sendchataction") or method.startswith("edit")
 
 
 def _is_group(chat_id: int | str) -> bool:

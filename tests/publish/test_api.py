@@ -58,7 +58,10 @@ async def test_post_creates_then_updates(client, redis: Redis) -> None:
     raw = await redis.hget(keys.article(created["id"]), "d")
     assert "<script" not in raw and "https://news.example/tag/x" in raw
     events = await redis.xrange(keys.EVENTS)
-    assert [(e["id"], e["pushable"]) for _, e in events] == [(created["id"], "1")]
+    assert [(e["event"], e["id"], e.get("pushable")) for _, e in events] == [
+        ("new", created["id"], "1"),
+        ("updated", created["id"], None),  # the title changed: pushed messages are corrected
+    ]
 
 
 async def test_old_posts_are_stored_but_not_pushable(client, redis: Redis) -> None:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
 from feedsvc.models import Article, stable_id
 from feedsvc.storage import keys
-from feedsvc.storage.events import EventStream, NewArticle, appended_at, entry_id_at
+from feedsvc.storage.codec import text_mark
+from feedsvc.storage.events import (
+    ArticleUpdated,
+    EventStream,
+    NewArticle,
+    appended_at,
+    entry_id_at,
+)
 from feedsvc.storage.store import Store
 
 NOW = datetime.now(UTC)
@@ -92,3 +100,52 @@ async def test_pending_entries_are_read_again_claimed_handed_back_and_acked(
     assert await stream.pending_count() == 0
     await stream.forget_consumer("dead")
     assert [c.name for c in await stream.consumers()] == ["alive"]
+
+
+def edited(post: Article, **changes) -> Article:
+    return dataclasses.replace(post, content_hash="", **changes)  # as ingest builds it
+
+
+async def test_a_changed_title_or_lead_is_an_updated_event_and_nothing_else_is(
+    redis: Redis, store: Store
+) -> None:
+    stream = EventStream(redis, "readers")
+    await stream.ensure_group(NOW - timedelta(hours=1))
+    post = dataclasses.replace(article("Satu"), source="jurnal", summary="Lead awal.")
+    await store.upsert(post, pushable=True)
+    changes = [
+        edited(post, content="<p>Isi baru</p>"),  # the body only: no event
+        edited(post, content="<p>Isi baru</p>", categories=("KALTARA", "Baru")),
+        edited(post, title="Satu (ralat)"),  # the title
+        edited(post, title="Satu (ralat)", summary="Lead diperbaiki."),  # the lead
+        edited(post, title="Satu (ralat)", summary="Lead diperbaiki."),  # same
+    ]
+    for version in changes:
+        await store.upsert(version)
+    other = edited(post, source="lain", title="Judul sumber lain")
+    await store.upsert(other)  # another source does not own it: no change, no event
+    via_api = edited(changes[-1], source="api", title="Satu (dari API)")
+    await store.upsert(via_api)
+    entries = await stream.read_new("a", count=20, block_ms=10)
+    slugs = ("kaltara", "bulungan", "baru")
+    assert [e.event for e in entries] == [
+        NewArticle(post.id, ("kaltara", "bulungan"), True),
+        ArticleUpdated(post.id, slugs, text_mark(changes[2])),
+        ArticleUpdated(post.id, slugs, text_mark(changes[3])),
+        ArticleUpdated(post.id, slugs, text_mark(via_api)),
+    ]
+    assert (await store.get(post.id)).title == "Satu (dari API)"
+
+
+async def test_an_article_stored_before_marks_were_kept_is_compared_by_its_words(
+    redis: Redis, store: Store
+) -> None:
+    post = dataclasses.replace(article("Lama"), source="jurnal", summary="Lead.")
+    await store.upsert(post)
+    await redis.hdel(keys.article(post.id), "t")  # as an older version stored it
+    await store.upsert(edited(post, content="<p>lain</p>"))  # words the same
+    await redis.hdel(keys.article(post.id), "t")
+    await store.upsert(edited(post, title="Lama (ralat)"))
+    raw = [f for _, f in await redis.xrange(keys.EVENTS)]
+    assert [f["event"] for f in raw] == ["new", "updated"]
+    assert raw[1]["mark"] == await redis.hget(keys.article(post.id), "t")

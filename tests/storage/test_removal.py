@@ -78,15 +78,17 @@ async def test_the_removed_event_and_readers_that_ignore_it(store: Store) -> Non
     raw = [fields for _, fields in await store.redis.xrange(keys.EVENTS)]
     assert raw == [
         {"event": "new", "id": a.id, "slugs": "kaltara,bulungan", "pushable": "1"},
-        {"event": "removed", "id": a.id, "slugs": "kaltara,bulungan"},
+        {"event": "removed", "id": a.id, "slugs": "kaltara,bulungan", "title": a.title},
     ]
     assert [parse_event(f) for f in raw] == [
         NewArticle(a.id, ("kaltara", "bulungan"), True),
-        ArticleRemoved(a.id, ("kaltara", "bulungan")),
+        ArticleRemoved(a.id, ("kaltara", "bulungan"), a.title),
     ]
     # A reader of new articles sees none in a removal, nor in a kind it does not know.
     assert NewArticle.from_fields(raw[1]) is None
     assert parse_event({"event": "edited", "id": a.id}) is None
+    # A removal appended before titles went with it has none.
+    assert parse_event({"event": "removed", "id": "x", "slugs": "a"}) == ArticleRemoved("x", ("a",))
     # Entries from before the `event` field are new-article events.
     assert parse_event({"id": "x", "slugs": "a", "pushable": "1"}) == NewArticle("x", ("a",), True)
     stream = EventStream(store.redis, "readers")

@@ -170,15 +170,18 @@ async def test_article_older_than_every_retention_window_is_not_stored(redis: Re
     assert await redis.xlen(keys.EVENTS) == 3  # no event for what was not kept
 
 
-async def test_events_only_for_new_articles_with_pushable_flag(store: Store) -> None:
+async def test_new_article_events_carry_the_pushable_flag_and_a_new_title_is_updated(
+    store: Store,
+) -> None:
     a = make(1)
     await store.upsert(a, pushable=True)
     await store.upsert(dataclasses.replace(a, title="Judul baru", content_hash=""), pushable=True)
     await store.upsert(make(2), pushable=False)
     events = await store.redis.xrange(keys.EVENTS)
-    assert [(e["id"], e["slugs"], e["pushable"]) for _, e in events] == [
-        (a.id, "kaltara", "1"),
-        (make(2).id, "kaltara", "0"),
+    assert [(e["event"], e["id"], e["slugs"], e.get("pushable")) for _, e in events] == [
+        ("new", a.id, "kaltara", "1"),
+        ("updated", a.id, "kaltara", None),  # what is pushed of it changed
+        ("new", make(2).id, "kaltara", "0"),
     ]
 
 
