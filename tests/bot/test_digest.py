@@ -261,3 +261,20 @@ async def test_ringkasan_sets_shows_and_clears_the_digest(
     assert ("ringkasan", "Ringkasan harian") in [
         (c["command"], c["description"]) for c in telegram.commands()
     ]
+
+
+async def test_a_channel_that_chose_a_digest_gets_the_push_categories_posts(
+    telegram: FakeTelegram, bot_settings: Settings, redis: Redis, store: Store
+) -> None:
+    channel = -1001234567890
+    await setup_chats(redis, store)
+    await Digests(redis).set(channel, 7, CHOSEN)  # no subscription of its own
+    settings = with_telegram(bot_settings, channels=(channel,), push_categories=("KALTARA",))
+    async with a_push_bot(settings) as bot:
+        sender = DigestSender(
+            redis, store, Subscriptions(redis), pusher(bot, redis, store, settings), owner="a"
+        )
+        assert await sender.send_due(SEVEN) == 4
+    (sent,) = telegram.sent_to(channel)
+    assert "Pagi ini" in sent.text and "Kemarin sore" in sent.text
+    assert "Olahraga" not in sent.text and "· 2 berita" in sent.text
