@@ -206,6 +206,11 @@ def plain_words(title: str, summary: str) -> frozenset[str]:
     return frozenset(tokens(title)) | frozenset(tokens(summarize(summary, LEAD_LENGTH)))
 
 
+def stored_words(title: str, summary: str) -> str:
+    """`plain_words` as kept with a stored article, for search: space-separated."""
+    return " ".join(sorted(plain_words(title, summary)))
+
+
 def article_words(article: Article) -> frozenset[str]:
     """The root words of a post's title and lead: what keywords and searches match."""
     return word_set(article.title, summarize(article.summary, LEAD_LENGTH))

@@ -62,7 +62,8 @@ several bot processes share the pushes and a crash leaves its events pending.
 
 Article hash fields: `d` JSON body, `n` category display names and `k` their slugs
 (both joined by \x1f), `h` content hash, `s` sort score, `src` owning source, `l`
-link key.
+link key, `w` the plain words of title and lead (space-separated; search reads
+only these), `c:<source>` which entry of another source joined it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The store's Lua scripts: the atomic upsert, the stored-date lookup, the listing, and
-creating the configured categories.
+"""The store's Lua scripts: the atomic upsert, the stored-date lookup, the listing, the
+search's first pass, and creating the configured categories.
 
 Each runs in one round trip; the store registers them (store.py). Key layout: keys.py.
 """
@@ -63,8 +63,8 @@ local id, link_key, doc, hash = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local score, source, pushable = tonumber(ARGV[8]), ARGV[9], ARGV[10]
 local retention, maxlen, alt_id = tonumber(ARGV[11]), ARGV[12], ARGV[13]
 local max_categories, fallback_name, fallback_slug = tonumber(ARGV[14]), ARGV[15], ARGV[16]
-local mark, ncat = ARGV[17], tonumber(ARGV[18])
-local CAT = 18
+local mark, words, ncat = ARGV[17], ARGV[18], tonumber(ARGV[19])
+local CAT = 19
 -- An optional last argument: a deadline on Redis's clock, in ms. A call that
 -- reaches Redis after it (its client gave up, the server was frozen) writes nothing.
 local deadline = tonumber(ARGV[CAT + 2 * ncat + 1])
@@ -138,13 +138,14 @@ if not old[1] then
   end
   if not keep then return {id, 'old', refused_text} end
   status = 'new'
-  redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 'src', source, 'l', link_key, 't', mark)
+  redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 'src', source, 'l', link_key,
+    't', mark, 'w', words)
 else
   local owns = old[4] == source or source == 'api'
   if owns and old[1] ~= hash then
     status = 'updated'
     changed = text_changed()
-    redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 't', mark)
+    redis.call('HSET', key, 'd', doc, 'h', hash, 's', score, 't', mark, 'w', words)
   elseif grew then
     status = 'updated'
     score = tonumber(old[5])
@@ -215,23 +216,31 @@ return redis.call('HGET', ARGV[1] .. id, 's')
 """
 )
 
-LIST = """
-local index, art_prefix, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
-local ids = {}
-if ARGV[3] == '' then
-  local offset = tonumber(ARGV[5])
-  ids = redis.call('ZREVRANGE', index, offset, offset + limit - 1)
-else
-  local score, cursor_id = ARGV[3], ARGV[4]
-  for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', index, score, score)) do
+# Lua: the ids of `index` newest first, from the start (cursor_score '': after skipping
+# `offset`) or strictly older than the cursor (score, id), at most `limit`.
+LUA_PAGE = """
+local function page(index, limit, cursor_score, cursor_id, offset)
+  local ids = {}
+  if cursor_score == '' then
+    return redis.call('ZREVRANGE', index, offset, offset + limit - 1)
+  end
+  for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', index, cursor_score, cursor_score)) do
     if m < cursor_id and #ids < limit then ids[#ids + 1] = m end
   end
   if #ids < limit then
-    local rest = redis.call('ZREVRANGEBYSCORE', index, '(' .. score, '-inf',
+    local rest = redis.call('ZREVRANGEBYSCORE', index, '(' .. cursor_score, '-inf',
       'LIMIT', 0, limit - #ids)
     for _, m in ipairs(rest) do ids[#ids + 1] = m end
   end
+  return ids
 end
+"""
+
+LIST = (
+    LUA_PAGE
+    + """
+local index, art_prefix, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local ids = page(index, limit, ARGV[3], ARGV[4], tonumber(ARGV[5]))
 local out = {}
 for _, id in ipairs(ids) do
   local v = redis.call('HMGET', art_prefix .. id, 'd', 'n')
@@ -242,6 +251,52 @@ for _, id in ipairs(ids) do
   end
 end
 return out
+"""
+)
+
+# Search's first pass, in Redis so that no article body leaves it: up to `scan` ids
+# of the index after the cursor, and of those the ones whose words (`w`: the plain
+# words of title and lead, written with the body) hold every needle as a substring,
+# at most `want`. The caller checks those exactly (whole words, root words): a
+# needle is what any form matching a query word must contain. An article stored
+# before `w` existed is a candidate with no words (false). Returns the ids looked at,
+# the last one and its score (where to go on), then candidate id, words pairs.
+SEARCH = (
+    LUA_PAGE
+    + """
+local index, art_prefix, scan, want = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local ids = page(index, scan, ARGV[4], ARGV[5], 0)
+local out = {0, '', ''}
+local looked, found = 0, 0
+for _, id in ipairs(ids) do
+  looked = looked + 1
+  local w = redis.call('HGET', art_prefix .. id, 'w')
+  local holds = true
+  if w then
+    for i = 6, #ARGV do
+      if not string.find(w, ARGV[i], 1, true) then holds = false break end
+    end
+  end
+  if holds then
+    out[#out + 1] = id
+    out[#out + 1] = w
+    found = found + 1
+  end
+  out[2] = id
+  if found >= want then break end
+end
+if looked > 0 then out[3] = redis.call('ZSCORE', index, out[2]) or '' end
+out[1] = looked
+return out
+"""
+)
+
+# Words of an article stored before they were kept with it; not if it is gone.
+KEEP_WORDS = """
+if redis.call('HEXISTS', KEYS[1], 'd') == 1 then
+  return redis.call('HSETNX', KEYS[1], 'w', ARGV[1])
+end
+return 0
 """
 
 # When the store began (set once) and the named categories, created empty: their

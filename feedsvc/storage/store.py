@@ -24,7 +24,8 @@ from feedsvc.config import StoreSettings
 from feedsvc.models import DEFAULT_CATEGORY, Article, slugify
 from feedsvc.storage import events, history, keys
 from feedsvc.storage.codec import alt_id, decode, encode, link_key, score_of, text_mark
-from feedsvc.storage.scripts import DECLARE, LIST, PUBLISHED, UPSERT
+from feedsvc.storage.scripts import DECLARE, KEEP_WORDS, LIST, PUBLISHED, SEARCH, UPSERT
+from feedsvc.words import stored_words
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,15 @@ class Category:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidates:
+    """What one step of a search found in Redis (`Store.candidates`)."""
+
+    found: list[tuple[str, str | None]]  # id, its stored words (None: stored before them)
+    looked: int  # ids of the index looked at
+    after: Cursor | None  # where the next step goes on; None at the end
+
+
+@dataclass(frozen=True, slots=True)
 class Cursor:
     """A position in a newest-first listing: strictly older than (score, id)."""
 
@@ -83,6 +93,8 @@ class Store:
         self._declare = redis.register_script(DECLARE)
         self._started: datetime | None = None
         self._published = redis.register_script(PUBLISHED)
+        self._search = redis.register_script(SEARCH)
+        self._keep_words = redis.register_script(KEEP_WORDS)
         self._told_full = False
 
     @classmethod
@@ -188,6 +200,7 @@ class Store:
             fallback,
             slugify(fallback),
             text_mark(article),
+            stored_words(article.title, article.summary),
             len(article.categories),
             *article.categories,
             *article.slugs,
@@ -234,6 +247,40 @@ class Store:
         args = [keys.ARTICLE_PREFIX, limit, *cursor, offset]
         flat = await self._list(keys=[index], args=args)
         return [decode(*flat[i : i + 3]) for i in range(0, len(flat), 3)]
+
+    async def candidates(
+        self,
+        category: str | None,
+        before: Cursor | None,
+        *,
+        scan: int,
+        want: int,
+        needles: list[str],
+    ) -> Candidates:
+        """Search's first pass, in Redis: of the next `scan` ids (newest first, after
+        `before`), at most `want` whose stored words hold every needle as a substring."""
+        index = keys.category(_checked_slug(category))
+        cursor = [str(before.score), before.id] if before else ["", ""]
+        args = [keys.ARTICLE_PREFIX, scan, want, *cursor, *needles]
+        looked, last, score, *flat = await self._search(keys=[index], args=args)
+        found = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+        after = Cursor(int(float(score)), last) if looked and score else None
+        return Candidates(found, int(looked), after)
+
+    async def get_many(self, ids: list[str]) -> list[Article]:
+        """The stored ones of `ids`, in that order."""
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for article_id in ids:
+                pipe.hmget(keys.article(article_id), ["d", "n"])
+            rows = await pipe.execute()
+        return [decode(i, doc, names) for i, (doc, names) in zip(ids, rows, strict=True) if doc]
+
+    async def keep_words(self, article: Article) -> None:
+        """Store the search words of an article stored before they were kept with it."""
+        words = stored_words(article.title, article.summary)
+        await self._keep_words(keys=[keys.article(article.id)], args=[words])
 
     async def cursor_after(self, article_id: str) -> Cursor | None:
         """The cursor just past `article_id`, or None if it is not stored."""
