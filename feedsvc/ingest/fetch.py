@@ -62,12 +62,25 @@ def is_internal_address(ip: IPAddress) -> bool:
 
 
 class FetchError(Exception):
-    """A failed request. `retry_after` (seconds) comes from the server when it said so."""
+    """A failed request. `retry_after` (seconds) comes from the server when it said so.
 
-    def __init__(self, message: str, *, status: int = 0, retry_after: float | None = None):
+    `transient`: the same request may well work later (a timeout, a refused or reset
+    connection, a cut body, HTTP 5xx or 429); a 404, a refused address or a body
+    over poll.max_bytes will not.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        retry_after: float | None = None,
+        transient: bool = False,
+    ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.transient = transient
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,15 +164,19 @@ class Fetcher:
                 guard.allow_internal = await guard.is_internal_host(_host(origin))
                 return await self._get(url, headers, started, guard)
         except TimeoutError:
-            raise FetchError(f"timed out after {self.timeout:g}s") from None
+            raise FetchError(f"timed out after {self.timeout:g}s", transient=True) from None
         except (aiohttp.InvalidURL, ValueError) as exc:
             raise FetchError(f"invalid URL: {exc}") from None
         except aiohttp.ClientConnectorError as exc:
-            raise FetchError(f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}") from None
+            message = f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}"
+            raise FetchError(message, transient=True) from None
         except aiohttp.ClientPayloadError as exc:
-            raise FetchError(f"broken response body: {_first_line(exc)}") from None
+            message = f"broken response body: {_first_line(exc)}"
+            raise FetchError(message, transient=True) from None
         except aiohttp.ClientError as exc:
-            raise FetchError(f"{type(exc).__name__}: {_first_line(exc)}") from None
+            # Server disconnected, connection reset and the like.
+            message = f"{type(exc).__name__}: {_first_line(exc)}"
+            raise FetchError(message, transient=True) from None
 
     async def _get(
         self, url: str, headers: dict[str, str], started: float, guard: _Guard
@@ -220,6 +237,7 @@ def _http_error(resp: aiohttp.ClientResponse) -> FetchError:
         f"HTTP {resp.status} {resp.reason or ''}".strip(),
         status=resp.status,
         retry_after=retry_after,
+        transient=resp.status >= 500 or resp.status == 429,
     )
 
 

@@ -1,12 +1,14 @@
 """Full text for excerpt-only feeds: a feed source with `full_content = true`.
 
-Each entry whose page this source never fetched is fetched once (at most
+Each entry whose page this source never fetched to a settled end is fetched (at most
 PAGE_CONCURRENCY at once, the per-host limit polls keep, with the fetcher's
 poll.timeout, poll.max_bytes and internal-address rule) and read as an article page;
 its text becomes the entry's content, the feed's title, date, categories, author and
 summary kept. A page that fails or gives no article text leaves the entry as the feed
-gave it, and says why in the poll's warning. Entries fetched on an earlier poll keep
-the content stored then: the feed's excerpt does not overwrite the full text.
+gave it, and says why in the poll's warning; one that failed for a moment (a timeout,
+a reset connection, HTTP 5xx or 429) is tried again on the next poll, any other end
+is settled and never fetched again. Entries fetched on an earlier poll keep the
+content stored then: the feed's excerpt does not overwrite the full text.
 """
 
 from __future__ import annotations
@@ -108,16 +110,19 @@ async def fill(
     new = set(await listing.unseen(redis, source, links))
     limit = asyncio.Semaphore(listing.PAGE_CONCURRENCY)
 
-    async def one(entry: Entry) -> Entry | str:
+    async def one(entry: Entry) -> tuple[Entry | str, bool]:
         if not entry.link:
-            return entry
+            return entry, False
         if entry.link not in new:
-            return await _kept_text(entry, stored)
+            return await _kept_text(entry, stored), False
         async with limit:
             return await _page_text(fetcher, read, source, entry, now)
 
-    results = await asyncio.gather(*(one(entry) for entry in entries))
-    await listing.remember(redis, source, dict.fromkeys(new, now))
+    done = await asyncio.gather(*(one(entry) for entry in entries))
+    results = [result for result, _ in done]
+    # A page that failed for a moment is not remembered: the next poll tries it again.
+    settled = {entry.link for entry, (_, ends) in zip(entries, done, strict=True) if ends}
+    await listing.remember(redis, source, dict.fromkeys(settled, now))
     reasons = tuple(
         f"{entry.link}: {result}"
         for entry, result in zip(entries, results, strict=True)
@@ -132,13 +137,16 @@ async def fill(
 
 async def _page_text(
     fetcher: Fetcher, read: ReadPage, source: Source, entry: Entry, now: float
-) -> Entry | str:
+) -> tuple[Entry | str, bool]:
+    """The entry with its page's text, or why not; and whether that is settled."""
     try:
         fetched = await fetcher.get(entry.link, origin=source.url)
         page = await read(fetched, now)
-    except (FetchError, ParseError) as exc:
-        return one_line(str(exc), 120)
-    return with_page_text(entry, fetched, page)
+    except FetchError as exc:
+        return one_line(str(exc), 120), not exc.transient
+    except ParseError as exc:
+        return one_line(str(exc), 120), True
+    return with_page_text(entry, fetched, page), True
 
 
 async def _kept_text(entry: Entry, stored: StoredContent) -> Entry:

@@ -65,8 +65,9 @@ async def fetch_pages(
                     "source %s: article page %s: %s", source.name, link, exc,
                     extra={"source": source.name},
                 )  # fmt: skip
-                permanent = isinstance(exc, ParseError) or 400 <= getattr(exc, "status", 0) < 500
-                return link, None, permanent
+                # One that failed for a moment is tried again on the next poll.
+                settled = isinstance(exc, ParseError) or not exc.transient
+                return link, None, settled
             if page.kind != ARTICLE:
                 # A category or tag page whose URL looked like a post: never an article.
                 log.info(

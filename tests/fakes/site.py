@@ -33,6 +33,7 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     etag: bool = False  # answer If-None-Match with 304
+    reset: bool = False  # drop the connection without an answer
 
 
 @dataclass
@@ -67,6 +68,9 @@ class Site:
             return web.Response(status=404, text="not found")
         if page.delay:
             await asyncio.sleep(page.delay)
+        if page.reset and request.transport is not None:
+            request.transport.abort()  # the client sees the connection reset
+            raise ConnectionResetError("reset by the test site")
         headers = dict(page.headers)
         if page.etag:
             tag = '"' + hashlib.sha256(page.body).hexdigest()[:16] + '"'

@@ -227,3 +227,43 @@ def test_full_content_is_checked_for_added_sources() -> None:
     with pytest.raises(SourceError, match='full_content only applies to kind = "feed"'):
         check_source(Source("w", "http://w.example/", kind="html", full_content=True))
     check_source(Source("w", "http://w.example/feed/", full_content=True))
+
+
+async def test_a_page_that_fails_for_a_moment_is_tried_again_on_the_next_poll(
+    site: Site, ingestor: Ingestor
+) -> None:
+    paths = [serve_page(site, i) for i in range(4)]
+    site.routes[paths[0]] = dataclasses.replace(site.routes[paths[0]], status=503)
+    site.routes[paths[1]] = dataclasses.replace(site.routes[paths[1]], reset=True)
+    site.routes[paths[2]] = Page(b"not here", status=404)
+    site.routes["/feed/"] = Page(excerpt_rss([entry(site, i) for i in range(4)]), headers=FEED)
+    source = Source("warta", site.url("/feed/"), full_content=True)
+    status = await ingestor.poll(source, SourceStatus("warta"))
+    assert status.failures == 0 and status.new_articles == 4
+    assert status.warning.startswith("full text of 3 of 4 new entries not taken")
+    first = {a.link: a for a in await ingestor.store.list("kaltara")}
+    for i in range(3):  # stored with the feed's excerpt meanwhile
+        text = html_to_text(first[site.url(paths[i])].content)
+        assert text == f"Ringkasan berita {i} dari feed […]"
+    assert paragraphs(3)[0] in html_to_text(first[site.url(paths[3])].content)
+
+    # The site is well again: the 503 and the reset page are fetched once more and give
+    # their text; the 404 (settled) and the page already read are not fetched again.
+    for i in range(3):
+        serve_page(site, i)
+    before = [len(site.hits_for(path)) for path in paths]
+    status = await ingestor.poll(source, status)
+    after = [len(site.hits_for(path)) for path in paths]
+    assert [n - m for n, m in zip(after, before, strict=True)] == [1, 1, 0, 0]
+    assert status.warning == "" and status.new_articles == 4  # updated, not new
+    again = {a.link: a for a in await ingestor.store.list("kaltara")}
+    assert len(again) == 4
+    for i in (0, 1):
+        text = html_to_text(again[site.url(paths[i])].content)
+        assert text.startswith(paragraphs(i)[0]) and text.endswith(paragraphs(i)[-1])
+        assert again[site.url(paths[i])].summary.startswith(f"Ringkasan berita {i} dari feed")
+    assert html_to_text(again[site.url(paths[2])].content) == "Ringkasan berita 2 dari feed […]"
+
+    # Once read, a page is settled like the others: a third poll fetches none of them.
+    await ingestor.poll(source, status)
+    assert [len(site.hits_for(path)) for path in paths] == after

@@ -10,8 +10,8 @@ from feedsvc.ingest.fetch import is_internal_address
 from feedsvc.ingest.pipeline import Ingestor
 from feedsvc.models import Source
 from feedsvc.storage.store import Store
-from tests.fakes.site import Page, Site
-from tests.ingest.hostile.conftest import poll_saved
+from tests.fakes.site import Item, Page, Site, rss
+from tests.ingest.hostile.conftest import NOW, poll_saved
 
 
 @pytest.mark.parametrize("code", [301, 302, 307, 308])
@@ -65,6 +65,35 @@ async def test_article_links_of_a_public_source_may_not_point_inside(
     assert status.failures == 0, status.last_error
     assert internal.hits == []
     assert [a.link for a in await store.list(None)] == [outside]
+
+
+async def test_full_content_pages_of_a_public_feed_may_not_be_inside(
+    site: Site, internal: Site, guarded: Ingestor, store: Store
+) -> None:
+    inside = internal.url("/2025/09/25/rapat-internal-redaksi-hari-ini/")
+    internal.routes[inside.removeprefix(internal.base)] = Page(
+        b"<html><head><title>RAHASIA</title></head><body><article><h1>RAHASIA</h1>"
+        b"<p>Notulen rapat redaksi yang tidak boleh keluar dari kantor.</p></article></html>"
+    )
+    site.routes["/2025/09/25/dialihkan/"] = Page(status=302, headers={"Location": inside})
+    items = [
+        Item("Berita dalam", inside, NOW, content="Ringkasan dalam"),
+        Item("Berita dialihkan", site.url("/2025/09/25/dialihkan/"), NOW, content="Ringkasan"),
+    ]
+    site.routes["/feed/"] = Page(rss(items))
+    source = Source("publik", site.url("/feed/"), full_content=True)
+    status = await poll_saved(guarded, source)
+    assert status.failures == 0, status.last_error
+    assert status.warning.startswith("full text of 2 of 2 new entries not taken")
+    assert status.warning.count("refused: 127.0.0.2 is an internal address") == 2
+    # Refused is settled: the next poll asks neither page again.
+    status = await poll_saved(guarded, source)
+    assert status.failures == 0 and status.warning == ""
+    assert internal.hits == []
+    assert len(site.hits_for("/2025/09/25/dialihkan/")) == 1
+    stored = {a.title: a for a in await store.list(None)}
+    assert set(stored) == {"Berita dalam", "Berita dialihkan"}
+    assert all("RAHASIA" not in a.content + a.title for a in stored.values())
 
 
 async def test_a_source_on_an_internal_host_may_use_internal_addresses(
