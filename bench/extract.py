@@ -260,6 +260,19 @@ def report(bodies: dict[str, Tally], titles: dict[str, Tally], dates: dict[str, 
     return "\n".join(lines)
 
 
+def warm_up() -> None:
+    """Load what trafilatura loads on first use, before any page is timed.
+
+    Its fallback reads every justext stoplist on the first page that needs it (about
+    a second): a cost of the process, charged otherwise to whichever reader and page
+    come first.
+    """
+    from trafilatura import external
+
+    if not external.JT_STOPLIST:
+        external.jt_stoplist_init()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bodies", type=Path, help="scrapinghub/article-extraction-benchmark")
@@ -274,6 +287,7 @@ def main() -> int:
     if not (args.bodies or args.titles or args.dates):
         parser.error("give at least one of --bodies, --titles, --dates")
     readers = {name: READERS[name] for name in args.readers.split(",")}
+    warm_up()
     details: Details = []
     empty: dict[str, Tally] = {name: Tally() for name in READERS}
     sets = {"body": (args.bodies, body_pages), "title": (args.titles, title_pages),

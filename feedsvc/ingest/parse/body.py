@@ -21,11 +21,12 @@ from lxml.html import HtmlElement
 from feedsvc.ingest.parse.entry import web_url
 from feedsvc.ingest.parse.layout import (
     ANCHOR_LENGTH,
-    bare,
+    bare_start,
     common_ancestor,
     count_words,
     in_furniture,
     norm,
+    norm_start,
     remove,
 )
 
@@ -153,7 +154,9 @@ def _put_back_images(body: HtmlElement, root: HtmlElement) -> None:
     changes what text it picks; so the text comes without images, and each image of
     the page's body container goes back before the paragraph it stands before there.
     """
-    blocks = {_key(b): b for b in body.iter(*TEXT_BLOCKS) if _key(b)}
+    if root.find(".//img") is None:
+        return
+    blocks = {key: b for b in body.iter(*TEXT_BLOCKS) if (key := _key(b))}
     first, last = _matched_in_page(root, blocks)
     container = common_ancestor(first, last) if first is not None and last is not None else None
     if container is None:
@@ -164,8 +167,10 @@ def _put_back_images(body: HtmlElement, root: HtmlElement) -> None:
             if is_body_image(element, container):
                 waiting.append(element)
             continue
+        if not waiting:
+            continue  # a block's key is only needed after an image
         target = blocks.get(_key(element))
-        if target is not None and waiting:
+        if target is not None:
             for image in waiting:
                 target.addprevious(_figure(image))
             waiting = []
@@ -174,12 +179,15 @@ def _put_back_images(body: HtmlElement, root: HtmlElement) -> None:
 def _matched_in_page(
     root: HtmlElement, blocks: dict[str, HtmlElement]
 ) -> tuple[HtmlElement | None, HtmlElement | None]:
-    matched = [e for e in root.iter(*TEXT_BLOCKS) if _key(e) in blocks]
-    return (matched[0], matched[-1]) if matched else (None, None)
+    # From each end, reading no more keys than it takes.
+    candidates = list(root.iter(*TEXT_BLOCKS))
+    first = next((e for e in candidates if _key(e) in blocks), None)
+    last = next((e for e in reversed(candidates) if _key(e) in blocks), None)
+    return first, last
 
 
 def _key(element: HtmlElement) -> str:
-    return bare(element.text_content())[:ANCHOR_LENGTH]
+    return bare_start(element, ANCHOR_LENGTH)
 
 
 def is_body_image(image: HtmlElement, container: HtmlElement) -> bool:
@@ -209,7 +217,7 @@ def _cut_teasers(body: HtmlElement) -> None:
     for block in list(body.iter(*TEXT_BLOCKS)):
         if block.getparent() is None:
             continue
-        text = " ".join(block.text_content().split())
+        text = norm_start(block, MAX_READ_ALSO_LENGTH)
         if _READ_ALSO.match(text) and len(text) <= MAX_READ_ALSO_LENGTH:
             remove(block)
         elif block.tag.startswith("h") and _FURNITURE_TITLE.fullmatch(text):
