@@ -52,7 +52,7 @@ class Services:
 
     @property
     def default_slugs(self) -> list[str]:
-        return [slugify(name) for name in self.settings.telegram.push_categories]
+        return list(self.settings.telegram.push_slugs)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -27,7 +27,7 @@ from bot import digests
 from bot.delivery.push import Message, Pusher
 from bot.ratelimit import parse_chat
 from bot.subscriptions import ALL, Subscriptions, wanted
-from feedsvc.models import Article, slugify
+from feedsvc.models import Article
 from feedsvc.storage import keys
 from feedsvc.storage.store import Cursor, Store
 from feedsvc.words import FilterIndex, article_words
@@ -124,8 +124,8 @@ class DigestSender:
 
     async def _slugs(self, chat: str) -> frozenset[str]:
         slugs = set(await self.subscriptions.of_chat(chat))
-        if chat in self.pusher.channels:  # channels get telegram.push_categories
-            slugs |= {slugify(name) for name in self.pusher.telegram.push_categories}
+        if chat in self.pusher.channels:
+            slugs |= set(self.pusher.telegram.push_slugs)
         return frozenset(slugs)
 
     async def _matching(self, chat: str, found: list[Article]) -> list[Article]:

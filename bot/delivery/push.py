@@ -55,7 +55,7 @@ from bot.quiet import is_quiet
 from bot.ratelimit import RedisRateLimiter, parse_chat
 from bot.subscriptions import Subscriptions, split
 from feedsvc.config import TelegramSettings
-from feedsvc.models import Article, slugify
+from feedsvc.models import Article
 from feedsvc.storage.events import Entry, NewArticle
 from feedsvc.storage.store import Store
 from feedsvc.words import article_words
@@ -117,7 +117,7 @@ async def recipients(
     else:  # roots of words Sastrawi has not seen take a while: off the loop
         words = await asyncio.to_thread(article_words, article)
         chats = await subscriptions.chats_for_post(slugs, words)
-    if {slugify(name) for name in telegram.push_categories}.intersection(slugs):
+    if set(telegram.push_slugs).intersection(slugs):
         chats.update(str(c) for c in telegram.channels)
     return sorted(chats - await Digests(subscriptions.redis).chats())
 

@@ -19,7 +19,7 @@ from feedsvc.cli.common import CommandError, add_command, article_id, with_redis
 from feedsvc.config import Settings
 from feedsvc.dates import format_wita_short
 from feedsvc.ingest.entries import is_pushable
-from feedsvc.models import Article, slugify
+from feedsvc.models import Article
 from feedsvc.storage.store import Store
 
 
@@ -113,7 +113,7 @@ def subscriptions_table(listing: Sequence[ChatSettings], settings: Settings) -> 
         lines.append("No chat has subscribed yet (/langganan in Telegram subscribes one).")
     telegram = settings.telegram
     if telegram.channels:
-        slugs = ",".join(slugify(name) for name in telegram.push_categories)
+        slugs = ",".join(telegram.push_slugs)
         channels = ", ".join(str(c) for c in telegram.channels)
         lines.append(f"telegram.channels ({channels}) get every push of {slugs}.")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from feedsvc import __version__
+from feedsvc.models import slugify
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,11 @@ class TelegramSettings:
     photos: bool = True  # a post with an image is pushed as a photo with a caption
     digest_hour: int = 7  # WITA hour of the daily digest (/ringkasan)
     alert_after_hours: float = 6  # a source failing this long is told to the admins
+
+    @property
+    def push_slugs(self) -> tuple[str, ...]:
+        """push_categories as slugs: the default of /langganan, what channels get."""
+        return tuple(slugify(name) for name in self.push_categories)
 
 
 @dataclass(frozen=True)
