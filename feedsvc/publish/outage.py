@@ -14,16 +14,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 RETRY_AFTER = 5  # seconds a client is asked to wait
 # Redis errors, our deadline (TimeoutError), and sockets failing under the client.
