@@ -115,23 +115,10 @@ def bare(text: str) -> str:
     return "".join(text.split())
 
 
-def bare_start(element: HtmlElement, length: int) -> str:
-    """The first `length` characters of bare(element.text_content()), reading no further:
-    on a page of ten thousand nested cells, the whole text of each is quadratic."""
-    parts: list[str] = []
-    found = 0
-    for piece in element.itertext():
-        part = bare(piece)
-        parts.append(part)
-        found += len(part)
-        if found >= length:
-            break
-    return "".join(parts)[:length]
-
-
-def norm_start(element: HtmlElement, length: int) -> str:
-    """norm(element.text_content()), cut one character past `length`: enough to tell
-    whether the whole is longer, without reading all of a large element's text."""
+def text_start(element: HtmlElement, length: int) -> str:
+    """element.text_content() up to the piece that takes its non-space characters past
+    `length`, reading no further: on a page of ten thousand nested cells, reading the
+    whole text of each is quadratic."""
     parts: list[str] = []
     found = 0
     for piece in element.itertext():
@@ -139,7 +126,18 @@ def norm_start(element: HtmlElement, length: int) -> str:
         found += len(bare(piece))
         if found > length:
             break
-    return norm("".join(parts))[: length + 1]
+    return "".join(parts)
+
+
+def bare_start(element: HtmlElement, length: int) -> str:
+    """The first `length` characters of bare(element.text_content())."""
+    return bare(text_start(element, length))[:length]
+
+
+def norm_start(element: HtmlElement, length: int) -> str:
+    """norm(element.text_content()), cut one character past `length`: enough to tell
+    whether the whole is longer."""
+    return norm(text_start(element, length))[: length + 1]
 
 
 # Chinese and Japanese put no spaces between words: each of their characters counts
