@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PARSE_CPU_SECONDS = 10.0  # a 5 MB feed parses in well under a second
+WALL_SLACK_SECONDS = 20.0  # starting a worker on a busy machine
 _PR_SET_PDEATHSIG = 1
 
 
@@ -42,7 +43,11 @@ class ParsePool:
         self.processes = processes
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
+        # The CPU limit cannot catch a worker that is stuck without spending CPU
+        # (seen once: a worker at its memory limit that never answered).
+        self.wall_seconds = 3 * cpu_seconds + WALL_SLACK_SECONDS
         self._executor: ProcessPoolExecutor | None = None
+        self._slots = asyncio.Semaphore(processes)  # the wall clock starts at the worker
         self.replaced = 0  # workers lost and replaced, for tests and logs
 
     async def run(self, call: Callable[[], T]) -> T:
@@ -51,11 +56,20 @@ class ParsePool:
         # A dying worker fails every parse then in its pool, not only its own: each
         # gets a second try on a fresh pool, and only a second death is its fault.
         for _ in range(2):
-            executor = self._pool()
-            try:
-                return await loop.run_in_executor(executor, _limited, call, self.cpu_seconds)
-            except BrokenExecutor:
-                self._replace(executor)
+            async with self._slots:
+                executor = self._pool()
+                work = loop.run_in_executor(executor, _limited, call, self.cpu_seconds)
+                try:
+                    return await asyncio.wait_for(work, self.wall_seconds)
+                except BrokenExecutor:
+                    self._replace(executor)
+                except TimeoutError:
+                    self._kill(executor)
+                    raise ParseError(
+                        f"too large to parse: no answer from the parse process within "
+                        f"{self.wall_seconds:g} s (near poll.parse_memory_mb="
+                        f"{self.memory_mb} or {self.cpu_seconds:g} s of CPU)"
+                    ) from None
         raise ParseError(
             f"too large to parse: the parse process died (over poll.parse_memory_mb="
             f"{self.memory_mb} or {self.cpu_seconds:g} s of CPU)"
@@ -84,6 +98,12 @@ class ParsePool:
         log.warning("a parse process died (out of memory or time); starting a new one")
         executor.shutdown(wait=False, cancel_futures=True)
         self._executor = None
+
+    def _kill(self, executor: ProcessPoolExecutor) -> None:
+        """Stop a pool whose worker hangs: the executor cannot cancel a running call."""
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()
+        self._replace(executor)
 
 
 # --- in the worker -----------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import resource
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from redis.asyncio import Redis
 
 from feedsvc.config import PollSettings, Settings
 from feedsvc.ingest.fetch import new_session
+from feedsvc.ingest.parse import ParseError
 from feedsvc.ingest.parsepool import ParsePool
 from feedsvc.ingest.pipeline import POOL_PARSE_BYTES, Ingestor
 from feedsvc.models import Source, SourceStatus
@@ -81,6 +84,36 @@ async def test_a_parse_over_a_limit_fails_its_poll_and_nothing_else(
         pool.shutdown(wait=True)
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown_kib < 50 * 1024  # the document never grew this process
+
+
+async def test_a_worker_that_hangs_without_spending_cpu_is_killed_and_replaced() -> None:
+    pool = ParsePool(1, memory_mb=2048, cpu_seconds=1)
+    pool.wall_seconds = 2  # the CPU limit never fires on a sleeping worker
+    try:
+        assert await pool.run(functools.partial(len, "ok")) == 2
+        hung = workers()
+        assert len(hung) == 1
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ParseError, match="no answer from the parse process within 2 s"):
+            await pool.run(functools.partial(time.sleep, 60))
+        assert asyncio.get_running_loop().time() - started < 10
+        assert await pool.run(functools.partial(len, "again")) == 5
+        assert pool.replaced == 1
+    finally:
+        pool.shutdown(wait=True)
+    assert not hung & workers()  # the stuck worker is gone, not left beside a new one
+
+
+def workers() -> set[int]:
+    """This process's parse workers (not multiprocessing's resource tracker)."""
+    return {pid for pid in children(os.getpid()) if b"spawn_main" in cmdline(pid)}
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def children(pid: int) -> set[int]:
