@@ -21,6 +21,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # Short timeouts: /healthz must answer quickly while Redis is away, and the
 # pollers retry on their own schedule anyway. `redis.timeout` sets the command
@@ -38,7 +39,13 @@ def _options(timeout: float) -> dict[str, Any]:
 
 
 def _retry() -> Retry:
-    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=2)
+    # Not on a timeout: the command may have run, and a resent HSETNX or INCR would
+    # answer for a second run (and a frozen Redis would cost 3x redis.timeout a call).
+    return Retry(
+        ExponentialWithJitterBackoff(base=0.05, cap=0.5),
+        retries=2,
+        supported_errors=(RedisConnectionError,),
+    )
 
 
 def client_from_url(url: str, timeout: float = DEFAULT_TIMEOUT) -> Redis:
@@ -83,8 +90,13 @@ class _Cluster(RedisCluster):
 
     redis-py raises RedisClusterException (not a RedisError) when no node answers or
     the slots are not all served; every loop that rides out an outage catches
-    RedisError, so without this a cluster outage would end them.
+    RedisError, so without this a cluster outage would end them. A command that
+    timed out is not sent again, as on a single server (see `_retry`).
     """
+
+    ERRORS_ALLOW_RETRY = tuple(
+        error for error in RedisCluster.ERRORS_ALLOW_RETRY if error is not RedisTimeoutError
+    )
 
     async def initialize(self, *args: Any, **kwargs: Any) -> RedisCluster:
         try:

@@ -169,6 +169,12 @@ def entry_id_at(when: datetime) -> str:
     return f"{int(when.timestamp() * 1000)}-0"
 
 
+def entry_id_before(when: datetime) -> str:
+    """The largest entry id appended before `when`: a group created there reads every
+    entry from `when` on (one at exactly `entry_id_at(when)` included)."""
+    return f"{int(when.timestamp() * 1000) - 1}-{2**64 - 1}"
+
+
 @dataclass(frozen=True, slots=True)
 class Consumer:
     name: str
@@ -192,7 +198,7 @@ class EventStream:
         """Create the group (and the stream) unless it exists; it reads from `start` on."""
         try:
             await self.redis.xgroup_create(
-                self.stream, self.group, id=entry_id_at(start), mkstream=True
+                self.stream, self.group, id=entry_id_before(start), mkstream=True
             )
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):

@@ -17,6 +17,7 @@ from feedsvc.storage.events import (
     NewArticle,
     appended_at,
     entry_id_at,
+    entry_id_before,
 )
 from feedsvc.storage.store import Store
 
@@ -46,6 +47,16 @@ def test_entry_ids_are_append_times() -> None:
     when = datetime(2026, 11, 27, 1, 2, 3, 456000, tzinfo=UTC)
     assert entry_id_at(when) == "1795741323456-0"
     assert appended_at("1795741323456-7") == when
+    assert entry_id_before(when) == "1795741323455-18446744073709551615"
+
+
+async def test_a_group_reads_an_entry_appended_in_its_start_millisecond(redis: Redis) -> None:
+    stream = EventStream(redis, "same-ms")
+    start = datetime(2026, 11, 27, 1, 2, 3, 456000, tzinfo=UTC)
+    await stream.ensure_group(start)
+    await redis.xadd(stream.stream, {"id": "first"}, id=entry_id_at(start))
+    entries = await stream.read_new("a", count=10, block_ms=10)
+    assert [e.entry_id for e in entries] == [entry_id_at(start)]
 
 
 async def test_the_store_appends_what_readers_get(redis: Redis, store: Store) -> None:
