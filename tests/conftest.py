@@ -38,9 +38,12 @@ BOTH_BACKENDS = (
     "bot/",
     "storage/test_store.py",
     "storage/test_removal.py",
+    "storage/test_events.py",
+    "storage/test_connection.py",
     "ingest/test_scheduler.py",
     "ingest/test_worker.py",
     "publish/test_api.py",
+    "publish/test_feeds.py",
 )
 BACKENDS = ("standalone", "cluster")
 TESTS = Path(__file__).parent

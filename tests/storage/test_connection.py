@@ -18,7 +18,6 @@ return redis.call('INCR', KEYS[1])
 """
 
 
-@pytest.mark.both_redis
 async def test_a_command_that_timed_out_runs_once(redis_url: str) -> None:
     client = client_from_url(redis_url, timeout=0.2)
     try:
