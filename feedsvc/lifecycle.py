@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -89,7 +90,14 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         app[appkeys.STORE] = Store.from_settings(client, settings.store)
         # Configured categories have their (empty) feeds before any article.
         await app[appkeys.STORE].declare(configured_names(settings))
+        # One-shot commands run elsewhere point at this file when they use another.
+        await client.set(keys.SERVICE_CONFIG, config_path(settings))
         yield
+
+
+def config_path(settings: Settings) -> str:
+    """The absolute path of the config file, "" for built-in defaults."""
+    return str(Path(settings.path).resolve()) if settings.path else ""
 
 
 async def _check_reachable(client: Redis, where: str) -> None:

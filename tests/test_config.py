@@ -168,6 +168,15 @@ def test_bad_api_tokens_from_the_environment(value: str, expected: str) -> None:
     assert "good-token" not in str(info.value) and "bad token" not in str(info.value)
 
 
+def test_a_bad_token_in_the_file_gets_no_hint_about_the_environment(tmp_path: Path) -> None:
+    for text in ("[api]\ntokens = ['']\n", "[api]\ntokens = ['one,two']\n"):
+        with pytest.raises(ConfigError) as info:
+            load_settings(write(tmp_path, text), env={})
+        assert "commas?" not in str(info.value)
+    with pytest.raises(ConfigError, match="two commas, or one at an end"):
+        load_settings(None, env={"FEEDSVC_API_TOKENS": "a-token,,b-token"})
+
+
 def test_missing_file_and_bad_port_env(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(str(tmp_path / "nope.toml"), env={})

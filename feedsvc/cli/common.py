@@ -14,8 +14,9 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from feedsvc.config import Settings
-from feedsvc.lifecycle import open_redis
+from feedsvc.lifecycle import config_path, open_redis
 from feedsvc.models import is_article_id, slugify
+from feedsvc.storage import keys
 from feedsvc.storage.connection import redact_url
 from feedsvc.storage.embedded import store_exists
 
@@ -68,9 +69,28 @@ def with_redis(
 
     async def run() -> int:
         async with open_redis(settings) as (redis, _mode):
+            hint = other_config(await redis.get(keys.SERVICE_CONFIG), config_path(settings))
+            if hint:
+                print(f"feedsvc: {hint}", file=sys.stderr)
             return await work(redis)
 
     return asyncio.run(run())
+
+
+def other_config(service: str | None, ours: str) -> str | None:
+    """A note when the service on this store started with another config file than
+    this command uses (`make run` passes config.example.toml, a bare command finds none)."""
+    if not service or service == ours or not Path(service).is_file():
+        return None
+    try:
+        shown = os.path.relpath(service)
+    except ValueError:  # another drive
+        shown = service
+    return (
+        f"note: the service on this store started with --config {shown}; this command "
+        f"uses {'another file' if ours else 'the built-in defaults'}: give it --config {shown} "
+        "(or set FEEDSVC_CONFIG) to see what the service sees"
+    )
 
 
 def where_from(settings: Settings) -> str:

@@ -82,9 +82,9 @@ def check_values(s: Settings, where: str, from_env: typing.Mapping[str, str] = {
 def token_problem(token: str) -> str:
     """Why `token` cannot be an API token, or "" (the message never repeats it)."""
     if not token.strip():
-        return "is empty (two commas, or one at an end?)"
+        return "is empty"
     if "," in token:
-        return "holds a comma: FEEDSVC_API_TOKENS separates tokens with commas"
+        return "holds a comma, which a token may not: FEEDSVC_API_TOKENS separates tokens with it"
     if not _TOKEN.fullmatch(token):
         return "may hold only printable ASCII characters, no spaces (it goes in an HTTP header)"
     return ""

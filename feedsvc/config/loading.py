@@ -87,6 +87,8 @@ def _env_tokens(text: str) -> list[str]:
     tokens = [token.strip() for token in text.split(",")]
     for i, token in enumerate(tokens, 1):
         problem = token_problem(token)
+        if not token:
+            problem = "is empty (two commas, or one at an end?)"
         if problem:  # never the token itself in the message: it is a secret
             raise ConfigError(f"environment: FEEDSVC_API_TOKENS token {i} {problem}")
     return tokens

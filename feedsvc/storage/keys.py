@@ -30,6 +30,7 @@ Sources and polling:
 | `feedsvc:source:{<name>}:posted` | zset | its newest article ids, score = published ms |
 | `feedsvc:{sched}:due` | zset | source name -> next poll time (s); claims push it ahead |
 | `feedsvc:{sched}:owner` | hash | source name -> token of the worker polling it now |
+| `feedsvc:service:config` | string | config file the service last started with ("" for defaults) |
 
 Telegram (all under one hash tag, `{tg}`: the rate limiter's script reads the
 overall and the per-chat keys at once, and fan-out unions subscriber sets). A
@@ -101,6 +102,7 @@ def category(slug: str | None) -> str:
 SOURCES = PREFIX + "sources"
 SCHEDULE_DUE = PREFIX + "{sched}:due"
 SCHEDULE_OWNER = PREFIX + "{sched}:owner"
+SERVICE_CONFIG = PREFIX + "service:config"
 
 
 def source_status(name: str) -> str:

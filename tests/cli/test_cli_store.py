@@ -4,13 +4,18 @@ In-process (`feedsvc.cli.main`), with no REDIS_URL: the embedded Redis."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
+from feedsvc import appkeys, lifecycle
 from feedsvc.cli import main
+from feedsvc.config import load_settings
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -67,3 +72,29 @@ def test_sources_add_creates_it_and_says_so_then_others_use_it(
     assert code == 0 and "https://a.id/f/" in out
     assert err == f"feedsvc: using config {config} and Redis embedded, data in {store}\n"
     assert not (elsewhere / "data").exists()
+
+
+def test_a_command_without_the_services_config_points_at_it(tmp_path: Path, feedsvc: Run) -> None:
+    """`make run` passes config.example.toml; a bare command in the same directory finds
+    no config file, reads the same store, and is told which file the service used."""
+    example = tmp_path / "config.example.toml"
+    example.write_text("[service]\nbase_url = 'http://news.example/'\n")
+    asyncio.run(start_and_stop_the_service(tmp_path, example))
+    code, _, err = feedsvc(tmp_path, "sources", "list")
+    assert code == 0, err
+    assert err.splitlines()[1] == (
+        "feedsvc: note: the service on this store started with --config config.example.toml; "
+        "this command uses the built-in defaults: give it --config config.example.toml "
+        "(or set FEEDSVC_CONFIG) to see what the service sees"
+    )
+    code, _, err = feedsvc(tmp_path, "--config", str(example), "sources", "list")
+    assert code == 0 and "note:" not in err
+
+
+async def start_and_stop_the_service(cwd: Path, config: Path) -> None:
+    """The service's own start (its Redis context), run in `cwd`."""
+    app = web.Application()
+    app[appkeys.SETTINGS] = load_settings(str(config), env={})
+    with contextlib.chdir(cwd):
+        async with contextlib.asynccontextmanager(lifecycle.redis_ctx)(app):
+            pass
