@@ -72,11 +72,17 @@ class Step:
 SENT = Step(Action.DONE, "sent")
 
 
-def after_send(error: BaseException | None, attempt: int, jitter: float) -> Step:
+def after_send(
+    error: BaseException | None, attempt: int, jitter: float, failing: int | None = None
+) -> Step:
     """What to do after a send that raised `error` (None: Telegram took it).
 
     `attempt` counts earlier tries of this message (0 on the first); `jitter` is
-    uniform in [0, 1).
+    uniform in [0, 1); `failing` counts the sends of the whole process that failed
+    in a row, this one included (None: as many as `attempt + 1`). The backoff
+    doubles only while both grow: a front end that answers most calls (a 502 on
+    every 5th) gets an unlucky message's retry at 1 s, not 8 s after the fan-out;
+    one that answers nobody is backed off from as before.
     """
     if error is None:
         return SENT
@@ -103,7 +109,8 @@ def after_send(error: BaseException | None, attempt: int, jitter: float) -> Step
     if "TimedOut" in kinds and not _class_names(error.__cause__) & NOT_SENT_TIMEOUTS:
         return Step(Action.DONE, "in_doubt", why=why)
     if "NetworkError" in kinds:  # a 5xx, refused, reset, a timeout before leaving, ...
-        return Step(Action.RETRY, "retry", wait=backoff(attempt, jitter), why=why)
+        doubled = attempt if failing is None else min(attempt, failing - 1)
+        return Step(Action.RETRY, "retry", wait=backoff(doubled, jitter), why=why)
     return Step(Action.DONE, "in_doubt", why=why)  # an answer we could not read
 
 

@@ -198,6 +198,7 @@ class Pusher:
         self.count = count  # each send's outcome, for /metrics
         self._sends = asyncio.Semaphore(CONCURRENT_SENDS)
         self._redis_down_since: float | None = None
+        self._failing = 0  # sends failed in a row, all chats: the backoff's doubling
 
     async def handle(self, entry: Entry) -> bool:
         """Push one event to every recipient; False when stopped before all were done."""
@@ -272,7 +273,8 @@ class Pusher:
                 photo = False
                 await self._fallback_slot(item.id, chat, claim)
                 continue
-            step = outcomes.after_send(error, attempt, random.random())
+            self._failing = 0 if error is None else self._failing + 1
+            step = outcomes.after_send(error, attempt, random.random(), self._failing)
             if step.action in (Action.RETRY, Action.STOP):
                 await self._until_redis(partial(self.ledger.release, item.id, chat, claim))
                 if step.action is Action.STOP:

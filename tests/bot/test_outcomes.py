@@ -71,6 +71,17 @@ def test_certainly_not_sent_is_retried_with_backoff(error: TelegramError) -> Non
     assert after_send(error, attempt=3, jitter=0.5).wait == 8 * RETRY_START
 
 
+def test_the_backoff_doubles_only_while_the_whole_process_keeps_failing() -> None:
+    bad_gateway = NetworkError("Bad Gateway")
+    # A message that failed 3 times, but other chats' sends went through between:
+    assert after_send(bad_gateway, attempt=3, jitter=0.5, failing=1).wait == RETRY_START
+    assert after_send(bad_gateway, attempt=3, jitter=0.5, failing=2).wait == 2 * RETRY_START
+    # Everything failing: the message's own doubling, capped.
+    assert after_send(bad_gateway, attempt=3, jitter=0.5, failing=40).wait == 8 * RETRY_START
+    assert after_send(bad_gateway, attempt=0, jitter=0.5, failing=40).wait == RETRY_START
+    assert after_send(bad_gateway, attempt=30, jitter=0.5, failing=99).wait == RETRY_CAP
+
+
 @pytest.mark.parametrize(
     "error",
     [caused(TimedOut(), httpx.ReadTimeout("read")), caused(TimedOut(), httpx.WriteTimeout("w"))],
